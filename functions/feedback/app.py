@@ -1,0 +1,42 @@
+"""Public feedback routes: POST and GET /v1/feedback, authorised by the feedback token alone."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agentfeedback.feedback_service import read_feedback, submit_feedback, to_response
+from agentfeedback.http_api import cors_config, ensure_body_within_limit, install_error_handlers
+from agentfeedback.models import MAX_USER_ID_CHARS, FeedbackRequest, FeedbackResponse, FeedbackState
+from agentfeedback.settings import get_settings
+from agentfeedback.tokens import MAX_TOKEN_CHARS
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(get_settings().allowed_origins))
+install_error_handlers(app, logger)
+
+
+@app.post("/v1/feedback")
+def post_feedback(body: FeedbackRequest) -> FeedbackResponse:
+    ensure_body_within_limit(app)
+    return to_response(submit_feedback(body))
+
+
+@app.get("/v1/feedback")
+def get_feedback(
+    feedback_token: Annotated[str, Query(min_length=1, max_length=MAX_TOKEN_CHARS)],
+    user_id: Annotated[str | None, Query(max_length=MAX_USER_ID_CHARS)] = None,
+) -> FeedbackState:
+    return read_feedback(feedback_token, user_id)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

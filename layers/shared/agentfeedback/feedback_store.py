@@ -1,0 +1,160 @@
+"""Reads and writes feedback entries: one item per (run, user), overwritten atomically."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from agentfeedback.errors import ServiceUnavailable
+from agentfeedback.tokens import TokenClaims
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_FEEDBACK_ID_NAMESPACE = uuid.UUID("6f1c1c52-2f43-4c3e-9a4b-5d0f3f0b7a11")
+
+
+def feedback_key(run_id: str, user_id: str | None) -> str:
+    """The table key `run_id#user_id`; anonymous feedback has an empty user part, one slot per run."""
+    return f"{run_id}#{user_id or ''}"
+
+
+def feedback_id(run_id: str, user_id: str | None) -> str:
+    """A stable public id for the entry, which reveals neither the run id nor the user id."""
+    return str(uuid.uuid5(_FEEDBACK_ID_NAMESPACE, feedback_key(run_id, user_id)))
+
+
+def utc_now() -> str:
+    # Fixed-width ISO-8601 with microseconds sorts lexically in time order (the review index relies on it).
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class FeedbackEntry:
+    id: str
+    tenant: str
+    agent_id: str
+    run_id: str
+    version_id: str
+    user_id: str | None
+    outcome: str
+    comment: str | None
+    created_at: str
+    updated_at: str
+    revision: int
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> FeedbackEntry:
+        def text(name: str) -> str | None:
+            return item[name]["S"] if name in item else None
+
+        return cls(
+            id=item["feedback_id"]["S"],
+            tenant=item["tenant"]["S"],
+            agent_id=item["agent_id"]["S"],
+            run_id=item["run_id"]["S"],
+            version_id=item["version_id"]["S"],
+            user_id=text("user_id") or None,
+            outcome=item["outcome"]["S"],
+            comment=text("comment"),
+            created_at=item["created_at"]["S"],
+            updated_at=item["updated_at"]["S"],
+            revision=int(item["revision"]["N"]),
+        )
+
+
+# Throttling and server-side faults are retried by botocore (standard mode, with backoff) before
+# they reach us; what still fails is answered 503 with Retry-After, never dropped silently.
+_RETRYABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+}
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in _RETRYABLE:
+            raise
+        raise ServiceUnavailable("Feedback storage is busy right now; retry shortly.") from exc
+    except BotoCoreError as exc:
+        raise ServiceUnavailable("Feedback storage is unreachable right now; retry shortly.") from exc
+
+
+class FeedbackStore:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def save(
+        self,
+        claims: TokenClaims,
+        user_id: str | None,
+        outcome: str,
+        comment: str | None,
+        now: str | None = None,
+    ) -> FeedbackEntry:
+        """One atomic UpdateItem: a retry or a change of mind overwrites, never duplicates."""
+        now = now or utc_now()
+        assigned: dict[str, str] = {
+            "updated_at": now,
+            "outcome": outcome,
+            "tenant": claims.tenant,
+            "agent_id": claims.agent_id,
+            "run_id": claims.run_id,
+            "version_id": claims.version_id,
+            "user_id": user_id or "",
+            "feedback_id": feedback_id(claims.run_id, user_id),
+            "tenant_agent": f"{claims.tenant}#{claims.agent_id}",
+            "tenant_run": f"{claims.tenant}#{claims.run_id}",
+        }
+        removed = []
+        if comment:
+            assigned["comment"] = comment
+        else:
+            removed.append("comment")
+        if user_id:
+            # Sparse index: anonymous entries have no tenant_user and stay out of per-user queries.
+            assigned["tenant_user"] = f"{claims.tenant}#{user_id}"
+        # Every name goes through a placeholder: several of ours (comment, user, ...) are reserved words.
+        names = {f"#{name}": name for name in [*assigned, *removed, "created_at", "revision"]}
+        values: dict[str, Any] = {f":{name}": {"S": value} for name, value in assigned.items()}
+        values[":one"] = {"N": "1"}
+        sets = [f"#{name} = :{name}" for name in assigned]
+        # created_at is written once; later posts keep it, so the review index order is stable.
+        sets.append("#created_at = if_not_exists(#created_at, :updated_at)")
+        expression = "SET " + ", ".join(sets) + " ADD #revision :one"
+        if removed:
+            expression += " REMOVE " + ", ".join(f"#{name}" for name in removed)
+        with _storage_errors():
+            response = self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": feedback_key(claims.run_id, user_id)}},
+                UpdateExpression=expression,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        return FeedbackEntry.from_item(response["Attributes"])
+
+    def get(self, run_id: str, user_id: str | None) -> FeedbackEntry | None:
+        with _storage_errors():
+            response = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": feedback_key(run_id, user_id)}},
+                ConsistentRead=True,
+            )
+        item = response.get("Item")
+        return FeedbackEntry.from_item(item) if item else None

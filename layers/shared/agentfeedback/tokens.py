@@ -1,0 +1,163 @@
+"""Feedback tokens: `fb_` + a compact ES256 JWS, signed by KMS and verified locally.
+
+Verification uses public keys fetched once per container, so a flood of forged tokens costs
+microseconds each and never reaches KMS.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import jwt
+from botocore.exceptions import BotoCoreError, ClientError
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.utils import der_to_raw_signature
+
+from agentfeedback.errors import InvalidFeedbackToken, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
+
+TOKEN_PREFIX = "fb_"
+MAX_TOKEN_CHARS = 2048
+MAX_CLAIM_CHARS = 128
+ALGORITHM = "ES256"
+_CLAIMS = {"tenant": "ten", "agent_id": "agt", "run_id": "run", "version_id": "ver"}
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a token binds: one run of one agent version, in one tenant."""
+
+    tenant: str
+    agent_id: str
+    run_id: str
+    version_id: str
+
+    def __post_init__(self) -> None:
+        for name in _CLAIMS:
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value or len(value) > MAX_CLAIM_CHARS:
+                raise ValueError(f"{name} must be a non-empty string of at most {MAX_CLAIM_CHARS} characters")
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def key_fingerprint(public_key: ec.EllipticCurvePublicKey) -> str:
+    """The `kid`: a digest of the public key, so tokens name their key without naming the KMS key."""
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return _b64url(hashlib.sha256(der).digest()[:12])
+
+
+def _fetch_public_key(kms: KMSClient, key_id: str) -> ec.EllipticCurvePublicKey:
+    try:
+        der = kms.get_public_key(KeyId=key_id)["PublicKey"]
+    except (BotoCoreError, ClientError) as exc:
+        raise ServiceUnavailable("The token signing key is unavailable right now; retry shortly.") from exc
+    key = serialization.load_der_public_key(der)
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise RuntimeError(f"KMS key {key_id} is not an ECC_NIST_P256 key")
+    return key
+
+
+class TokenSigner:
+    """Mints tokens with KMS `Sign`. Only the run and chat functions hold `kms:Sign`."""
+
+    def __init__(
+        self,
+        kms: KMSClient,
+        key_id: str,
+        lifetime_days: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._kms = kms
+        self._key_id = key_id
+        self._lifetime_seconds = lifetime_days * 86400
+        self._clock = clock
+        self._kid: str | None = None
+
+    def _header(self) -> dict[str, str]:
+        if self._kid is None:
+            self._kid = key_fingerprint(_fetch_public_key(self._kms, self._key_id))
+        return {"alg": ALGORITHM, "typ": "JWT", "kid": self._kid}
+
+    def mint(self, claims: TokenClaims) -> str:
+        now = int(self._clock())
+        payload: dict[str, Any] = {short: getattr(claims, name) for name, short in _CLAIMS.items()}
+        payload["iat"] = now
+        if self._lifetime_seconds:
+            payload["exp"] = now + self._lifetime_seconds
+        signing_input = ".".join(
+            _b64url(json.dumps(part, separators=(",", ":"), sort_keys=True).encode())
+            for part in (self._header(), payload)
+        )
+        # MessageType=RAW: KMS hashes the message itself (moto mis-handles DIGEST).
+        der_signature = self._kms.sign(
+            KeyId=self._key_id,
+            Message=signing_input.encode("ascii"),
+            MessageType="RAW",
+            SigningAlgorithm="ECDSA_SHA_256",
+        )["Signature"]
+        # KMS returns a DER signature; JOSE wants the raw 64-byte r||s form.
+        signature = der_to_raw_signature(der_signature, ec.SECP256R1())
+        return f"{TOKEN_PREFIX}{signing_input}.{_b64url(signature)}"
+
+
+class TokenVerifier:
+    """Checks tokens against the current key and any previous keys still accepted for rotation."""
+
+    def __init__(self, kms: KMSClient, key_ids: Iterable[str], leeway_seconds: int = 30) -> None:
+        self._kms = kms
+        self._key_ids = tuple(key_ids)
+        self._leeway = leeway_seconds
+        self._keys: dict[str, ec.EllipticCurvePublicKey] | None = None
+
+    def _public_keys(self) -> dict[str, ec.EllipticCurvePublicKey]:
+        if self._keys is None:
+            keys = (_fetch_public_key(self._kms, key_id) for key_id in self._key_ids)
+            self._keys = {key_fingerprint(key): key for key in keys}
+        return self._keys
+
+    def verify(self, token: str) -> TokenClaims:
+        if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX):
+            raise InvalidFeedbackToken(f"it must start with '{TOKEN_PREFIX}'")
+        if len(token) > MAX_TOKEN_CHARS:
+            raise InvalidFeedbackToken("it is too long")
+        compact = token[len(TOKEN_PREFIX) :]
+        try:
+            header = jwt.get_unverified_header(compact)
+        except jwt.InvalidTokenError:
+            raise InvalidFeedbackToken("it is malformed") from None
+        if header.get("alg") != ALGORITHM:
+            raise InvalidFeedbackToken(f"only {ALGORITHM} tokens are accepted")
+        kid = header.get("kid")
+        key = self._public_keys().get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidFeedbackToken("it was signed by an unknown key")
+        try:
+            payload = jwt.decode(
+                compact,
+                key,
+                algorithms=[ALGORITHM],
+                leeway=self._leeway,
+                options={"require": ["iat", *_CLAIMS.values()]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidFeedbackToken("it has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidFeedbackToken("it is dated in the future") from None
+        except jwt.InvalidTokenError:
+            raise InvalidFeedbackToken("its signature or contents do not check out") from None
+        try:
+            return TokenClaims(**{name: payload[short] for name, short in _CLAIMS.items()})
+        except ValueError:
+            raise InvalidFeedbackToken("its contents do not check out") from None
