@@ -12,6 +12,9 @@ os.environ.update(
         "POWERTOOLS_SERVICE_NAME": "agent-feedback",
         "POWERTOOLS_METRICS_NAMESPACE": "AgentFeedback",
         "FEEDBACK_TABLE": "FeedbackTable",
+        "RUNS_TABLE": "RunsTable",
+        "AGENTS_TABLE": "AgentsTable",
+        "API_KEYS_TABLE": "ApiKeysTable",
         "TOKEN_KEY_ID": "set-by-fixtures",
         "ALLOWED_ORIGINS": "https://app.example.com,https://admin.example.com",
     }

@@ -34,6 +34,16 @@ class InvalidFeedbackToken(ApiError):
         super().__init__(f"The feedback token is not valid: {reason}. Use the feedback_token returned with the run.")
 
 
+class Unauthorized(ApiError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "forbidden"
+
+
 class NotFound(ApiError):
     status_code = 404
     code = "not_found"
@@ -42,6 +52,11 @@ class NotFound(ApiError):
 class MethodNotAllowed(ApiError):
     status_code = 405
     code = "method_not_allowed"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
 
 
 class PayloadTooLarge(ApiError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -11,10 +12,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from agentfeedback.errors import (
     ApiError,
+    Forbidden,
     InternalError,
     InvalidJson,
     NotFound,
     PayloadTooLarge,
+    Unauthorized,
     ValidationFailed,
 )
 from agentfeedback.models import MAX_BODY_BYTES
@@ -70,6 +73,25 @@ def validation_error(app: APIGatewayRestResolver, exc: RequestValidationError) -
         else:
             problems.append(f"{field}: {error.get('msg', 'invalid value')}")
     return ValidationFailed("Invalid request: " + "; ".join(dict.fromkeys(problems)) + ".")
+
+
+def caller_tenant(app: APIGatewayRestResolver, path_tenant: str) -> str:
+    """The tenant of the API key (set by the authorizer); `_` in a path means that tenant."""
+    authorizer = app.current_event.request_context.authorizer.raw_event or {}
+    tenant = authorizer.get("tenant")
+    if not tenant:
+        raise Unauthorized("Missing or invalid API key: send Authorization: Bearer <key>.")
+    if path_tenant not in ("_", tenant):
+        raise Forbidden(f"This API key belongs to another tenant; it cannot access tenant {path_tenant[:64]!r}.")
+    return str(tenant)
+
+
+def server_sent_events(events: Iterable[Any], done_marker: bool = False) -> Response[str]:
+    """API Gateway REST buffers Lambda responses, so a stream is sent whole, in SSE framing."""
+    body = "".join(f"data: {json.dumps(event, separators=(',', ':'))}\n\n" for event in events)
+    if done_marker:
+        body += "data: [DONE]\n\n"
+    return Response(status_code=200, content_type="text/event-stream", body=body, headers={"Cache-Control": "no-cache"})
 
 
 def install_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:

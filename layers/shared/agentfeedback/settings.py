@@ -6,33 +6,47 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+_REQUIRED = ("FEEDBACK_TABLE", "RUNS_TABLE", "AGENTS_TABLE", "API_KEYS_TABLE", "TOKEN_KEY_ID")
+
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _non_negative_int(env: dict[str, str], name: str, default: int) -> int:
+    value = int(env.get(name) or default)
+    if value < 0:
+        raise RuntimeError(f"{name} must be 0 or a positive whole number")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     feedback_table: str
+    runs_table: str
+    agents_table: str
+    api_keys_table: str
     token_key_id: str
     previous_token_key_ids: tuple[str, ...]
-    token_lifetime_days: int
+    token_lifetime_days: int  # 0: tokens never expire
+    run_retention_days: int  # 0: runs are kept forever
     allowed_origins: tuple[str, ...]
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ) if env is None else env
-        missing = [name for name in ("FEEDBACK_TABLE", "TOKEN_KEY_ID") if not env.get(name)]
+        missing = [name for name in _REQUIRED if not env.get(name)]
         if missing:
             raise RuntimeError(f"missing required environment variables: {', '.join(missing)}")
-        lifetime = int(env.get("TOKEN_LIFETIME_DAYS", "30"))
-        if lifetime < 0:
-            raise RuntimeError("TOKEN_LIFETIME_DAYS must be 0 (no expiry) or a positive number of days")
         return cls(
             feedback_table=env["FEEDBACK_TABLE"],
+            runs_table=env["RUNS_TABLE"],
+            agents_table=env["AGENTS_TABLE"],
+            api_keys_table=env["API_KEYS_TABLE"],
             token_key_id=env["TOKEN_KEY_ID"],
             previous_token_key_ids=_split(env.get("PREVIOUS_TOKEN_KEY_IDS", "")),
-            token_lifetime_days=lifetime,
+            token_lifetime_days=_non_negative_int(env, "TOKEN_LIFETIME_DAYS", 30),
+            run_retention_days=_non_negative_int(env, "RUN_RETENTION_DAYS", 90),
             allowed_origins=_split(env.get("ALLOWED_ORIGINS", "*")) or ("*",),
         )
 

@@ -1,0 +1,35 @@
+"""OpenAI-compatible chat completions (API key required); every choice carries a feedback token."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agentfeedback.chat_completions import stream_chunks
+from agentfeedback.chat_models import ChatCompletionRequest
+from agentfeedback.http_api import caller_tenant, install_error_handlers, server_sent_events
+from agentfeedback.services import chat_completions
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+app = APIGatewayRestResolver(enable_validation=True)
+install_error_handlers(app, logger)
+
+
+@app.post("/v1/chat/completions")
+def create_chat_completion(body: ChatCompletionRequest) -> Any:
+    response = chat_completions().create(caller_tenant(app, "_"), body)
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        return server_sent_events(stream_chunks(response, include_usage), done_marker=True)
+    return response
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,92 @@
+"""Agent routes (API key required): register schemas, run an agent, save versions, bind environments."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agentfeedback.agent_registry import stable_uid
+from agentfeedback.http_api import caller_tenant, install_error_handlers, server_sent_events
+from agentfeedback.run_models import (
+    AgentId,
+    BindEnvironmentRequest,
+    RegisterAgentRequest,
+    RegisterAgentResponse,
+    RunRequest,
+    RunResponse,
+    SavedVersionResponse,
+    VersionProperties,
+)
+from agentfeedback.services import agent_registry, agent_runner
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+app = APIGatewayRestResolver(enable_validation=True)
+install_error_handlers(app, logger)
+
+Tenant = Annotated[str, Path(min_length=1, max_length=63)]
+SchemaId = Annotated[int, Path(ge=1)]
+
+
+@app.post("/v1/<tenant>/agents")
+def register_agent(tenant: Tenant, body: RegisterAgentRequest) -> RegisterAgentResponse:
+    owner = caller_tenant(app, tenant)
+    schema_id = agent_registry().register(owner, body.id, body.input_schema, body.output_schema)
+    return RegisterAgentResponse(
+        id=body.id, schema_id=schema_id, uid=stable_uid(owner, body.id), tenant_uid=stable_uid(owner)
+    )
+
+
+def _run(tenant: str, agent_id: str, schema_id: int, body: RunRequest) -> Any:
+    owner = caller_tenant(app, tenant)
+    response: RunResponse = agent_runner().run(owner, agent_id, schema_id, body)
+    if body.stream:
+        # The SDKs treat events without duration_seconds as partial; the last one is the full response.
+        partial = {"id": response.id, "task_output": response.task_output}
+        return server_sent_events([partial, response.model_dump(mode="json")])
+    return response
+
+
+@app.post("/v1/<tenant>/agents/<agent_id>/schemas/<schema_id>/run")
+def run_agent(tenant: Tenant, agent_id: AgentId, schema_id: SchemaId, body: RunRequest) -> Any:
+    return _run(tenant, agent_id, schema_id, body)
+
+
+@app.post("/v1/<tenant>/tasks/<agent_id>/schemas/<schema_id>/run")
+def run_task(tenant: Tenant, agent_id: AgentId, schema_id: SchemaId, body: RunRequest) -> Any:
+    return _run(tenant, agent_id, schema_id, body)
+
+
+@app.post("/v1/<tenant>/agents/<agent_id>/versions")
+def save_version(tenant: Tenant, agent_id: AgentId, body: VersionProperties) -> SavedVersionResponse:
+    saved = agent_registry().save_version(caller_tenant(app, tenant), agent_id, body.model_dump(exclude_none=True))
+    return SavedVersionResponse(**saved.__dict__)
+
+
+@app.get("/v1/<tenant>/agents/<agent_id>/versions")
+def list_versions(tenant: Tenant, agent_id: AgentId) -> dict[str, Any]:
+    owner = caller_tenant(app, tenant)
+    registry = agent_registry()
+    return {
+        "versions": [version.__dict__ for version in registry.versions(owner, agent_id)],
+        "environments": registry.environments(owner, agent_id),
+    }
+
+
+@app.put("/v1/<tenant>/agents/<agent_id>/environments/<environment>")
+def bind_environment(
+    tenant: Tenant, agent_id: AgentId, environment: Annotated[str, Path(max_length=32)], body: BindEnvironmentRequest
+) -> dict[str, Any]:
+    saved = agent_registry().bind_environment(caller_tenant(app, tenant), agent_id, environment, body.version)
+    return {"environment": environment, "version": saved.number, "version_id": saved.id}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,181 @@
+"""Running an agent: resolve its version, prompt the model, validate the output, record the run."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import fastjsonschema
+
+from agentfeedback.agent_registry import AgentRegistry, AgentSchema, canonical_json, version_id
+from agentfeedback.errors import ApiError, ValidationFailed
+from agentfeedback.feedback_store import utc_now
+from agentfeedback.pricing import cost_usd
+from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest
+from agentfeedback.run_models import RunRequest, RunResponse, RunVersion, VersionProperties
+from agentfeedback.run_recorder import RunRecorder
+from agentfeedback.run_store import RunRecord, new_run_id
+
+Complete = Callable[[CompletionRequest], Completion]
+
+
+class InvalidModelOutput(ApiError):
+    status_code = 502
+    code = "invalid_model_output"
+
+
+@lru_cache(maxsize=256)
+def _compiled(schema_json: str) -> Callable[[Any], Any]:
+    return fastjsonschema.compile(json.loads(schema_json))
+
+
+def schema_problem(schema: dict[str, Any], value: Any) -> str | None:
+    """None when value is valid against schema, else what is wrong with it."""
+    try:
+        validator = _compiled(canonical_json(schema))
+    except fastjsonschema.JsonSchemaDefinitionException as exc:
+        return f"the schema itself is invalid: {exc}"
+    try:
+        validator(value)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        return str(exc.message)
+    return None
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    """Models often wrap JSON in a Markdown fence; accept that, refuse anything else."""
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.split("\n", 1)[1] if "\n" in stripped else ""
+        stripped = stripped.rsplit("```", 1)[0]
+    value = json.loads(stripped)
+    if not isinstance(value, dict):
+        raise ValueError("the output is not a JSON object")
+    return value
+
+
+def build_messages(properties: VersionProperties, schema: AgentSchema, task_input: dict[str, Any]) -> list[ChatMessage]:
+    instructions = properties.instructions or "Complete the task described by the input and output schemas."
+    system = (
+        f"{instructions}\n\n"
+        "Reply with a single JSON object, valid against this JSON Schema, and nothing else:\n"
+        f"{json.dumps(schema.output_schema, indent=1)}"
+    )
+    user = f"Input (valid against {json.dumps(schema.input_schema)}):\n{json.dumps(task_input, indent=1)}"
+    return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
+
+
+def validate_run_id(run_id: str) -> None:
+    try:
+        uuid.UUID(run_id)
+    except ValueError:
+        raise ValidationFailed(f"id {run_id[:64]!r} is not a UUID; omit it to let the server choose one.") from None
+
+
+@dataclass(frozen=True)
+class ResolvedVersion:
+    id: str
+    properties: VersionProperties
+
+
+def resolve_version(registry: AgentRegistry, tenant: str, agent_id: str, version: Any) -> ResolvedVersion:
+    """`version` is inline properties, a saved version number, or an environment bound to one."""
+    if isinstance(version, VersionProperties):
+        properties = version
+    else:
+        saved = (
+            registry.version(tenant, agent_id, version)
+            if isinstance(version, int)
+            else registry.version(tenant, agent_id, int(version))
+            if isinstance(version, str) and version.isdigit()
+            else registry.environment(tenant, agent_id, str(version))
+        )
+        properties = VersionProperties.model_validate(saved.properties)
+    return ResolvedVersion(id=version_id(properties.model_dump()), properties=properties)
+
+
+def generate_output(
+    complete: Complete, request: CompletionRequest, output_schema: dict[str, Any]
+) -> tuple[dict[str, Any], int, int]:
+    """Ask the model; if its output is not valid JSON for the schema, ask once more with the reason."""
+    input_tokens = output_tokens = 0
+    messages = list(request.messages)
+    problem = ""
+    for _attempt in range(2):
+        completion = complete(CompletionRequest(**{**request.__dict__, "messages": messages}))
+        input_tokens += completion.input_tokens
+        output_tokens += completion.output_tokens
+        try:
+            output = parse_json_object(completion.text)
+        except ValueError as exc:
+            problem = f"the output is not a JSON object ({exc})"
+        else:
+            found = schema_problem(output_schema, output)
+            if found is None:
+                return output, input_tokens, output_tokens
+            problem = f"the output does not match the output schema: {found}"
+        messages = [
+            *messages,
+            ChatMessage(role="assistant", content=completion.text[:20_000]),
+            ChatMessage(role="user", content=f"That reply is invalid: {problem}. Reply again with valid JSON only."),
+        ]
+    raise InvalidModelOutput(f"The model {request.model!r} returned invalid output twice: {problem}.")
+
+
+class AgentRunner:
+    def __init__(self, registry: AgentRegistry, complete: Complete, recorder: RunRecorder) -> None:
+        self._registry = registry
+        self._complete = complete
+        self._recorder = recorder
+
+    def run(self, tenant: str, agent_id: str, schema_id: int, request: RunRequest) -> RunResponse:
+        started = time.perf_counter()
+        if request.id is not None:
+            validate_run_id(request.id)
+        schema = self._registry.schema(tenant, agent_id, schema_id)
+        problem = schema_problem(schema.input_schema, request.task_input)
+        if problem:
+            raise ValidationFailed(f"task_input does not match the agent's input schema: {problem}.")
+        version = resolve_version(self._registry, tenant, agent_id, request.version)
+        properties = version.properties
+        completion_request = CompletionRequest(
+            model=properties.model,
+            messages=build_messages(properties, schema, request.task_input),
+            temperature=properties.temperature,
+            max_tokens=properties.max_tokens,
+            json_schema=schema.output_schema,
+        )
+        output, input_tokens, output_tokens = generate_output(self._complete, completion_request, schema.output_schema)
+        duration = time.perf_counter() - started
+        record = RunRecord(
+            run_id=request.id or new_run_id(),
+            tenant=tenant,
+            agent_id=agent_id,
+            schema_id=schema_id,
+            version_id=version.id,
+            version_properties=properties.model_dump(exclude_none=True),
+            task_input=request.task_input,
+            task_output=output,
+            model=properties.model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=cost_usd(properties.model, input_tokens, output_tokens),
+            duration_seconds=duration,
+            created_at=utc_now(),
+            metadata=request.metadata or {},
+        )
+        token = self._recorder.record(record)
+        return RunResponse(
+            id=record.run_id,
+            task_output=output,
+            version=RunVersion(id=version.id, properties=record.version_properties),
+            duration_seconds=round(duration, 4),
+            cost_usd=record.cost_usd,
+            metadata=request.metadata,
+            feedback_token=token,
+        )

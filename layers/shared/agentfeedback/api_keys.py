@@ -1,0 +1,118 @@
+"""API keys: shown once at creation, stored only as SHA-256 hashes, each bound to one tenant."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from agentfeedback import aws_clients
+from agentfeedback.feedback_store import utc_now
+from agentfeedback.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+KEY_PREFIX = "afk_"
+TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def validate_tenant(tenant: str) -> str:
+    if not TENANT_PATTERN.match(tenant):
+        raise ValueError("a tenant is 1-63 lowercase letters, digits or dashes, starting with a letter or digit")
+    return tenant
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    key_id: str  # the public part: safe to show in lists and logs
+    tenant: str
+    name: str
+    created_at: str
+    revoked_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ApiKeyRecord:
+        return cls(
+            key_id=item["key_id"]["S"],
+            tenant=item["tenant"]["S"],
+            name=item.get("name", {}).get("S", ""),
+            created_at=item["created_at"]["S"],
+            revoked_at=item.get("revoked_at", {}).get("S"),
+        )
+
+
+class ApiKeyStore:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def create(self, tenant: str, name: str = "") -> tuple[str, ApiKeyRecord]:
+        """Returns the secret key (shown once) and its record."""
+        validate_tenant(tenant)
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        return key, self.import_key(key, tenant, name)
+
+    def import_key(self, key: str, tenant: str, name: str = "") -> ApiKeyRecord:
+        """Store a key chosen by the operator (e.g. $LOCAL_API_KEY for development)."""
+        validate_tenant(tenant)
+        if len(key) < 20:
+            raise ValueError("an API key must be at least 20 characters long")
+        record = ApiKeyRecord(key_id=key[:12], tenant=tenant, name=name, created_at=utc_now(), revoked_at=None)
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "key_hash": {"S": hash_key(key)},
+                "key_id": {"S": record.key_id},
+                "tenant": {"S": tenant},
+                "name": {"S": name},
+                "created_at": {"S": record.created_at},
+            },
+        )
+        return record
+
+    def lookup(self, key: str) -> ApiKeyRecord | None:
+        item = self._client.get_item(TableName=self._table, Key={"key_hash": {"S": hash_key(key)}}).get("Item")
+        return ApiKeyRecord.from_item(item) if item else None
+
+    def _tenant_items(self, tenant: str) -> list[dict[str, Any]]:
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            IndexName="by_tenant",
+            KeyConditionExpression="tenant = :tenant",
+            ExpressionAttributeValues={":tenant": {"S": tenant}},
+        )
+        return [item for page in pages for item in page["Items"]]
+
+    def list(self, tenant: str) -> list[ApiKeyRecord]:
+        return [ApiKeyRecord.from_item(item) for item in self._tenant_items(tenant)]
+
+    def revoke(self, tenant: str, key_id: str) -> int:
+        """Revoke the tenant's active keys whose public id is key_id; returns how many."""
+        revoked = 0
+        for item in self._tenant_items(tenant):
+            if item["key_id"]["S"] == key_id and "revoked_at" not in item:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"key_hash": item["key_hash"]},
+                    UpdateExpression="SET revoked_at = :now",
+                    ExpressionAttributeValues={":now": {"S": utc_now()}},
+                )
+                revoked += 1
+        return revoked
+
+
+@lru_cache(maxsize=1)
+def default_api_key_store() -> ApiKeyStore:
+    return ApiKeyStore(aws_clients.dynamodb(), get_settings().api_keys_table)

@@ -1,0 +1,138 @@
+"""OpenAI-compatible chat completions, each one a recorded run with its own feedback token."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from agentfeedback.agent_registry import slugify, version_id
+from agentfeedback.chat_models import ChatCompletionRequest
+from agentfeedback.errors import ApiError
+from agentfeedback.feedback_store import utc_now
+from agentfeedback.pricing import cost_usd
+from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest
+from agentfeedback.run_recorder import RunRecorder
+from agentfeedback.run_store import RunRecord, new_run_id
+
+Complete = Callable[[CompletionRequest], Completion]
+
+
+class UnsupportedParameter(ApiError):
+    status_code = 400
+    code = "unsupported_parameter"
+
+
+def agent_and_model(request: ChatCompletionRequest, is_known_model: Callable[[str], bool]) -> tuple[str, str]:
+    """The agent comes from metadata.agent_id, else from a model written `<agent_id>/<model>`, else `default`."""
+    agent = (request.metadata or {}).get("agent_id")
+    model = request.model
+    if not is_known_model(model) and "/" in model:
+        prefix, model = model.split("/", 1)
+        agent = agent or prefix
+    return slugify(agent or "default"), model
+
+
+def _json_schema(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not response_format or response_format.get("type") in (None, "text"):
+        return None
+    if response_format.get("type") == "json_object":
+        return {"type": "object"}
+    if response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        if isinstance(schema, dict):
+            return schema
+    raise UnsupportedParameter("response_format must be {type: text}, {type: json_object} or {type: json_schema, ...}.")
+
+
+class ChatCompletions:
+    def __init__(self, complete: Complete, is_known_model: Callable[[str], bool], recorder: RunRecorder) -> None:
+        self._complete = complete
+        self._is_known_model = is_known_model
+        self._recorder = recorder
+
+    def create(self, tenant: str, request: ChatCompletionRequest) -> dict[str, Any]:
+        unsupported = request.unsupported_fields()
+        if unsupported:
+            raise UnsupportedParameter(f"Unsupported parameters: {', '.join(unsupported)}. Remove them and retry.")
+        started = time.perf_counter()
+        agent_id, model = agent_and_model(request, self._is_known_model)
+        messages = [
+            ChatMessage(role="system" if m.role == "developer" else m.role, content=m.text()) for m in request.messages
+        ]
+        max_tokens = request.max_completion_tokens or request.max_tokens
+        completion = self._complete(
+            CompletionRequest(
+                model=model,
+                messages=messages,
+                temperature=request.temperature,
+                max_tokens=max_tokens,
+                json_schema=_json_schema(request.response_format),
+            )
+        )
+        duration = time.perf_counter() - started
+        # The system prompt is the chat's "instructions": changing it makes a new version to compare.
+        properties = {
+            "model": model,
+            "instructions": "\n\n".join(m.content for m in messages if m.role == "system") or None,
+            "temperature": request.temperature,
+            "max_tokens": max_tokens,
+        }
+        properties = {key: value for key, value in properties.items() if value is not None}
+        record = RunRecord(
+            run_id=new_run_id(),
+            tenant=tenant,
+            agent_id=agent_id,
+            schema_id=0,
+            version_id=version_id(properties),
+            version_properties=properties,
+            task_input={"messages": [{"role": m.role, "content": m.content} for m in messages]},
+            task_output={"message": completion.text},
+            model=model,
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            cost_usd=cost_usd(model, completion.input_tokens, completion.output_tokens),
+            duration_seconds=duration,
+            created_at=utc_now(),
+            metadata=dict(request.metadata or {}),
+        )
+        token = self._recorder.record(record)
+        return {
+            "id": f"chatcmpl-{record.run_id}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": request.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": completion.text, "refusal": None},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                    "feedback_token": token,
+                    "duration_seconds": round(duration, 4),
+                    "cost_usd": record.cost_usd,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": completion.input_tokens,
+                "completion_tokens": completion.output_tokens,
+                "total_tokens": completion.input_tokens + completion.output_tokens,
+            },
+        }
+
+
+def stream_chunks(response: dict[str, Any], include_usage: bool) -> Iterator[dict[str, Any]]:
+    """The finished completion as OpenAI stream chunks; the last choice chunk carries the feedback token."""
+    base = {key: response[key] for key in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    choice = response["choices"][0]
+    text = choice["message"]["content"] or ""
+    yield base | {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+    words = text.split(" ")
+    step = max(1, len(words) // 8)
+    for start in range(0, len(words), step):
+        piece = " ".join(words[start : start + step]) + (" " if start + step < len(words) else "")
+        yield base | {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+    final = {key: choice[key] for key in ("feedback_token", "duration_seconds", "cost_usd")}
+    yield base | {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop", **final}]}
+    if include_usage:
+        yield base | {"choices": [], "usage": response["usage"]}

@@ -1,0 +1,73 @@
+"""Request and response shapes of the agent routes (registration, runs, versions), as the WorkflowAI SDKs send them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AgentId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+
+
+class VersionProperties(BaseModel):
+    """How an agent runs: which model, with which instructions. The same properties, the same version id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1, max_length=128)
+    instructions: str | None = Field(default=None, max_length=20_000)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, le=32_000)
+    provider: str | None = Field(default=None, max_length=64, description="Accepted for SDK compatibility; unused.")
+
+
+class RegisterAgentRequest(BaseModel):
+    id: AgentId
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+
+
+class RegisterAgentResponse(BaseModel):
+    id: str
+    schema_id: int
+    uid: int
+    tenant_uid: int
+
+
+class RunRequest(BaseModel):
+    # Fields the WorkflowAI SDKs send that do not change our behaviour are accepted and ignored.
+    model_config = ConfigDict(extra="ignore")
+
+    task_input: dict[str, Any]
+    version: int | str | VersionProperties
+    id: str | None = Field(default=None, max_length=64)
+    stream: bool | None = None
+    metadata: dict[str, Any] | None = None
+    use_cache: str | None = None
+    use_fallback: str | list[str] | None = None
+
+
+class RunVersion(BaseModel):
+    id: str
+    properties: dict[str, Any]
+
+
+class RunResponse(BaseModel):
+    id: str
+    task_output: dict[str, Any]
+    version: RunVersion
+    duration_seconds: float
+    cost_usd: float
+    metadata: dict[str, Any] | None
+    feedback_token: str | None
+
+
+class SavedVersionResponse(BaseModel):
+    number: int
+    id: str
+    properties: dict[str, Any]
+    created_at: str
+
+
+class BindEnvironmentRequest(BaseModel):
+    version: int = Field(ge=1)

@@ -1,0 +1,57 @@
+"""Stores a finished run and mints its feedback token, never at the cost of the model's output."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from agentfeedback import aws_clients
+from agentfeedback.run_store import RunRecord, RunStore
+from agentfeedback.settings import get_settings
+from agentfeedback.tokens import TokenClaims, TokenSigner
+
+logger = Logger(child=True)
+metrics = Metrics()
+
+
+class RunRecorder:
+    def __init__(self, store: RunStore, signer: TokenSigner) -> None:
+        self._store = store
+        self._signer = signer
+
+    def record(self, run: RunRecord) -> str | None:
+        """Save the run and return its feedback token; on any failure, log it, count it and return None."""
+        context = {"run_id": run.run_id, "agent_id": run.agent_id, "tenant": run.tenant}
+        metrics.add_dimension(name="agent", value=run.agent_id)
+        metrics.add_metric(name="Runs", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="RunCostUsd", unit=MetricUnit.NoUnit, value=run.cost_usd)
+        metrics.add_metric(name="RunDuration", unit=MetricUnit.Seconds, value=run.duration_seconds)
+        try:
+            self._store.save(run)
+        except Exception:
+            logger.exception("run not stored: returning its output without a feedback token", extra=context)
+            metrics.add_metric(name="TokenFailures", unit=MetricUnit.Count, value=1)
+            return None
+        try:
+            return self._signer.mint(
+                TokenClaims(tenant=run.tenant, agent_id=run.agent_id, run_id=run.run_id, version_id=run.version_id)
+            )
+        except Exception:
+            logger.exception("feedback token not signed: returning the output without one", extra=context)
+            metrics.add_metric(name="TokenFailures", unit=MetricUnit.Count, value=1)
+            return None
+
+
+@lru_cache(maxsize=1)
+def default_recorder() -> RunRecorder:
+    settings = get_settings()
+    signer = TokenSigner(aws_clients.kms(), settings.token_key_id, settings.token_lifetime_days)
+    return RunRecorder(default_run_store(), signer)
+
+
+@lru_cache(maxsize=1)
+def default_run_store() -> RunStore:
+    settings = get_settings()
+    return RunStore(aws_clients.dynamodb(), settings.runs_table, settings.run_retention_days)

@@ -1,0 +1,118 @@
+"""In-process AWS (moto) with the feedback table built from template.yaml's own key schema."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from agentfeedback import aws_clients, feedback_service, settings
+from agentfeedback.tokens import TokenClaims, TokenSigner
+from local.template import table_definitions
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def reset_caches() -> None:
+    for cached in (
+        settings.get_settings,
+        aws_clients.dynamodb,
+        aws_clients.kms,
+        feedback_service.default_verifier,
+        feedback_service.default_store,
+    ):
+        cached.cache_clear()
+
+
+@dataclass
+class Aws:
+    kms: Any
+    dynamodb: Any
+    key_arn: str
+    table: str
+
+    def create_token_key(self) -> str:
+        return self.kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+
+    def signer(self, key_arn: str | None = None, lifetime_days: int = 30, clock: Callable[[], float] | None = None):
+        kwargs = {"clock": clock} if clock else {}
+        return TokenSigner(self.kms, key_arn or self.key_arn, lifetime_days, **kwargs)
+
+    def mint(self, run_id: str = "run-1", **claims: str) -> str:
+        values = {"tenant": "acme", "agent_id": "support-bot", "version_id": "v1", **claims}
+        return self.signer().mint(TokenClaims(run_id=run_id, **values))
+
+    def items(self) -> list[dict[str, Any]]:
+        return self.dynamodb.scan(TableName=self.table, ConsistentRead=True)["Items"]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with mock_aws():
+        kms = boto3.client("kms")
+        dynamodb = boto3.client("dynamodb")
+        for table_name, definition in table_definitions().items():
+            dynamodb.create_table(TableName=table_name, **definition)
+        key_arn = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+        monkeypatch.setenv("TOKEN_KEY_ID", key_arn)
+        monkeypatch.setenv("FEEDBACK_TABLE", "FeedbackTable")
+        reset_caches()
+        yield Aws(kms=kms, dynamodb=dynamodb, key_arn=key_arn, table="FeedbackTable")
+    reset_caches()
+
+
+def load_handler(function: str) -> ModuleType:
+    """Import functions/<function>/app.py under a unique name (every function has an app.py)."""
+    name = f"{function}_app"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / function / "app.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+class FakeContext:
+    function_name = "FeedbackFunction"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:FeedbackFunction"
+    aws_request_id = "7c1b2f8e-0d7e-4a51-9d0a-6d5c1a2b3c4d"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 5000
+
+
+def load_event(relative: str, body: Any = None, query: dict[str, str] | None = None, **headers: str) -> dict:
+    event = json.loads((ROOT / "events" / relative).read_text())
+    if body is not None:
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+    if query is not None:
+        event["queryStringParameters"] = query
+        event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
+    for name, value in headers.items():
+        event["headers"][name] = value
+        event["multiValueHeaders"][name] = [value]
+    return event
+
+
+@pytest.fixture
+def invoke() -> Callable[..., tuple[int, dict[str, str], Any]]:
+    """Call a function's real lambda_handler with a file from events/; return (status, headers, json body)."""
+
+    def call(function: str, event: dict) -> tuple[int, dict[str, str], Any]:
+        response = load_handler(function).lambda_handler(event, FakeContext())
+        body = json.loads(response["body"]) if response.get("body") else None
+        headers = {name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()}
+        return response["statusCode"], headers | (response.get("headers") or {}), body
+
+    return call
