@@ -77,7 +77,7 @@ def test_future_dated_token_is_refused(aws, verifier):
 
 
 def test_tampered_payload_is_refused(aws, verifier):
-    header, payload, signature = aws.signer().mint(CLAIMS).removeprefix("fb_").split(".")
+    header, _payload, signature = aws.signer().mint(CLAIMS).removeprefix("fb_").split(".")
     claims = parts(aws.signer().mint(CLAIMS))[1] | {"ten": "other-tenant"}
     forged_payload = b64(json.dumps(claims).encode())
     refused(verifier, f"fb_{header}.{forged_payload}.{signature}")
