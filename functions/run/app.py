@@ -11,7 +11,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from agentfeedback.agent_registry import stable_uid
 from agentfeedback.http_api import caller_tenant, install_error_handlers, server_sent_events
 from agentfeedback.run_models import (
-    AgentId,
     BindEnvironmentRequest,
     RegisterAgentRequest,
     RegisterAgentResponse,
@@ -30,6 +29,7 @@ install_error_handlers(app, logger)
 
 Tenant = Annotated[str, Path(min_length=1, max_length=63)]
 SchemaId = Annotated[int, Path(ge=1)]
+AgentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 
 
 @app.post("/v1/<tenant>/agents")

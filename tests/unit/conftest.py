@@ -15,7 +15,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from agentfeedback import aws_clients, feedback_service, settings
+from agentfeedback import api_keys, aws_clients, feedback_service, run_recorder, services, settings
+from agentfeedback.providers import router
 from agentfeedback.tokens import TokenClaims, TokenSigner
 from local.template import table_definitions
 
@@ -29,6 +30,13 @@ def reset_caches() -> None:
         aws_clients.kms,
         feedback_service.default_verifier,
         feedback_service.default_store,
+        api_keys.default_api_key_store,
+        run_recorder.default_recorder,
+        run_recorder.default_run_store,
+        services.agent_registry,
+        services.agent_runner,
+        services.chat_completions,
+        router.default_router,
     ):
         cached.cache_clear()
 
@@ -92,8 +100,22 @@ class FakeContext:
         return 5000
 
 
-def load_event(relative: str, body: Any = None, query: dict[str, str] | None = None, **headers: str) -> dict:
+def load_event(
+    relative: str,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    tenant: str | None = None,
+    path: dict[str, str] | None = None,
+    **headers: str,
+) -> dict:
+    """A file from events/, with the body, query, caller's tenant or path parameters replaced."""
     event = json.loads((ROOT / "events" / relative).read_text())
+    if tenant is not None:
+        event["requestContext"]["authorizer"]["tenant"] = tenant
+    if path:
+        event["pathParameters"] = {**event["pathParameters"], **path}
+        event["path"] = event["resource"].format(**event["pathParameters"])
+        event["requestContext"]["path"] = "/dev" + event["path"]
     if body is not None:
         event["body"] = body if isinstance(body, str) else json.dumps(body)
     if query is not None:

@@ -1,0 +1,24 @@
+export {
+  FeedbackError,
+  feedbackUrl,
+  getFeedback,
+  sendFeedback,
+  type FeedbackEntry,
+  type GetFeedbackOptions,
+  type Outcome,
+  type SavedFeedback,
+  type SendFeedbackOptions,
+} from "./client.js";
+export {
+  useFeedback,
+  type FeedbackState,
+  type SaveResult,
+  type UseFeedbackOptions,
+  type UseFeedbackResult,
+} from "./useFeedback.js";
+export {
+  FeedbackButtons,
+  defaultFeedbackButtonsLabels,
+  type FeedbackButtonsLabels,
+  type FeedbackButtonsProps,
+} from "./FeedbackButtons.js";

@@ -1,0 +1,432 @@
+import { act, cleanup, render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { StrictMode } from "react";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { FeedbackButtons, type FeedbackButtonsProps } from "../src/FeedbackButtons";
+import { FakeFeedbackApi, keyOf } from "./fakeFeedbackApi";
+
+const API_URL = "http://127.0.0.1:3000/";
+const TOKEN = "tok-run-1";
+
+let api: FakeFeedbackApi;
+
+beforeEach(() => {
+  api = new FakeFeedbackApi();
+});
+
+afterEach(() => {
+  cleanup();
+});
+
+async function renderButtons(props: Partial<FeedbackButtonsProps> = {}) {
+  const user = userEvent.setup();
+  const onChange = vi.fn();
+  const result = render(
+    <FeedbackButtons feedbackToken={TOKEN} apiUrl={API_URL} fetch={api.fetch} onChange={onChange} {...props} />,
+  );
+  const group = screen.getByRole("group", { name: "Rate this response" });
+  await waitFor(() => expect(group.getAttribute("aria-busy")).toBe("false"));
+  return { user, onChange, group, ...result };
+}
+
+const good = () => screen.getByRole("button", { name: "Good response" });
+const bad = () => screen.getByRole("button", { name: "Bad response" });
+const pressed = (button: HTMLElement) => button.getAttribute("aria-pressed");
+const status = () => screen.getByRole("status");
+const dialog = () => screen.queryByRole("dialog", { name: "Tell us more" });
+const commentBox = () => screen.getByRole("textbox", { name: "Comment (optional)" });
+
+describe("FeedbackButtons: loading the saved state", () => {
+  it("shows the vote saved for this run and user", async () => {
+    api.votes.set(keyOf(TOKEN, "user-7"), { outcome: "negative", comment: null });
+    await renderButtons({ userID: "user-7" });
+
+    expect(pressed(bad())).toBe("true");
+    expect(pressed(good())).toBe("false");
+    const get = api.requests[0]!;
+    expect(get.method).toBe("GET");
+    expect(get.url.pathname).toBe("/v1/feedback");
+    expect(get.url.searchParams.get("feedback_token")).toBe(TOKEN);
+    expect(get.url.searchParams.get("user_id")).toBe("user-7");
+  });
+
+  it("shows no vote when nothing is saved, and sends no user_id for an anonymous user", async () => {
+    await renderButtons();
+    expect(pressed(good())).toBe("false");
+    expect(pressed(bad())).toBe("false");
+    expect(api.requests[0]!.url.searchParams.has("user_id")).toBe(false);
+    expect(screen.queryByRole("button", { name: /comment/i })).toBeNull();
+  });
+
+  it("reports a failed load politely and still lets the user vote", async () => {
+    api.getFailure = { status: 401, code: "invalid_feedback_token", message: "This feedback token has expired." };
+    const { user } = await renderButtons({ allowComment: false });
+
+    expect(status().textContent).toContain("This feedback token has expired.");
+    expect(status().getAttribute("aria-live")).toBe("polite");
+
+    await user.click(good());
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    await waitFor(() => expect(status().textContent).toBe("Thanks for your feedback."));
+  });
+
+  it("lets a click made while loading win over the loaded vote", async () => {
+    api.votes.set(keyOf(TOKEN, null), { outcome: "positive", comment: null });
+    const releaseGets = api.holdGets();
+    const user = userEvent.setup();
+    render(<FeedbackButtons feedbackToken={TOKEN} apiUrl={API_URL} fetch={api.fetch} allowComment={false} />);
+    expect(screen.getByRole("group").getAttribute("aria-busy")).toBe("true");
+
+    api.holdPosts = true;
+    await user.click(bad());
+    await act(async () => releaseGets());
+    await waitFor(() => expect(screen.getByRole("group").getAttribute("aria-busy")).toBe("false"));
+    // The saved "positive" arrived after the click and must not replace it.
+    expect(pressed(bad())).toBe("true");
+    expect(pressed(good())).toBe("false");
+
+    await waitFor(() => expect(api.heldCount).toBe(1));
+    await act(async () => api.release());
+    await waitFor(() => expect(api.votes.get(keyOf(TOKEN, null))!.outcome).toBe("negative"));
+    expect(pressed(bad())).toBe("true");
+  });
+
+  it("loads once the effects settle under StrictMode, with no stray state", async () => {
+    api.votes.set(keyOf(TOKEN, null), { outcome: "positive", comment: null });
+    render(
+      <StrictMode>
+        <FeedbackButtons feedbackToken={TOKEN} apiUrl={API_URL} fetch={api.fetch} />
+      </StrictMode>,
+    );
+    await waitFor(() => expect(pressed(good())).toBe("true"));
+    expect(pressed(bad())).toBe("false");
+  });
+
+  it("waits quietly for a token that has not arrived yet", async () => {
+    const { user } = await renderButtons({ feedbackToken: "", allowComment: false });
+    expect(api.requests).toHaveLength(0);
+    expect(status().textContent).toBe("");
+
+    await user.click(good());
+    await waitFor(() => expect(status().textContent).toContain("feedbackToken is required."));
+    expect(pressed(good())).toBe("false");
+  });
+
+  it("loads the new run's vote when the token changes", async () => {
+    api.votes.set(keyOf("tok-run-2", null), { outcome: "negative", comment: null });
+    const { rerender } = await renderButtons();
+    expect(pressed(bad())).toBe("false");
+
+    rerender(<FeedbackButtons feedbackToken="tok-run-2" apiUrl={API_URL} fetch={api.fetch} />);
+    await waitFor(() => expect(pressed(bad())).toBe("true"));
+    expect(api.requests.at(-1)!.url.searchParams.get("feedback_token")).toBe("tok-run-2");
+  });
+});
+
+describe("FeedbackButtons: voting", () => {
+  it("presses the button at once, before the server answers, then keeps it", async () => {
+    api.holdPosts = true;
+    const { user, onChange } = await renderButtons({ userID: "user-7", allowComment: false });
+
+    await user.click(bad());
+    expect(pressed(bad())).toBe("true");
+    expect(pressed(good())).toBe("false");
+    await waitFor(() => expect(api.heldCount).toBe(1));
+    expect(onChange).not.toHaveBeenCalled();
+
+    await act(async () => api.release());
+    await waitFor(() => expect(onChange).toHaveBeenCalledWith({ outcome: "negative", comment: null }));
+    expect(pressed(bad())).toBe("true");
+    expect(status().textContent).toBe("Thanks for your feedback.");
+    expect(api.posts[0]!.body).toEqual({ feedback_token: TOKEN, outcome: "negative", user_id: "user-7" });
+    expect(api.votes.get(keyOf(TOKEN, "user-7"))).toEqual({ outcome: "negative", comment: null });
+  });
+
+  it("never sends an Authorization header", async () => {
+    const { user } = await renderButtons({ allowComment: false });
+    await user.click(good());
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    for (const request of api.requests) expect(request.headers.has("authorization")).toBe(false);
+  });
+
+  it("rolls back and shows the server's message when the save fails", async () => {
+    api.votes.set(keyOf(TOKEN, null), { outcome: "negative", comment: null });
+    api.postFailures.push({ status: 401, code: "invalid_feedback_token", message: "This feedback token has expired." });
+    api.holdPosts = true;
+    const { user, onChange } = await renderButtons({ allowComment: false });
+    expect(pressed(bad())).toBe("true");
+
+    await user.click(good());
+    expect(pressed(good())).toBe("true");
+    expect(pressed(bad())).toBe("false");
+
+    await waitFor(() => expect(api.heldCount).toBe(1));
+    await act(async () => api.release());
+    await waitFor(() => expect(status().textContent).toContain("This feedback token has expired."));
+    expect(status().textContent).toContain("Your feedback was not saved");
+    expect(pressed(good())).toBe("false");
+    expect(pressed(bad())).toBe("true");
+    expect(onChange).not.toHaveBeenCalled();
+  });
+
+  it("rolls back with a clear message when the network fails", async () => {
+    api.postFailures.push("network");
+    const { user } = await renderButtons({ allowComment: false });
+
+    await user.click(good());
+    await waitFor(() => expect(status().textContent).toMatch(/could not reach the feedback service/i));
+    expect(pressed(good())).toBe("false");
+  });
+
+  it("clears the error on the next vote", async () => {
+    api.postFailures.push("network");
+    const { user } = await renderButtons({ allowComment: false });
+    await user.click(good());
+    await waitFor(() => expect(status().textContent).toMatch(/not saved/));
+
+    await user.click(good());
+    await waitFor(() => expect(status().textContent).toBe("Thanks for your feedback."));
+    expect(pressed(good())).toBe("true");
+  });
+
+  it("sends rapid changes in click order and settles on the last one", async () => {
+    api.holdPosts = true;
+    const { user, onChange } = await renderButtons({ allowComment: false });
+
+    await user.click(good());
+    await user.click(bad());
+    expect(pressed(bad())).toBe("true");
+    // The second save waits for the first, so the server cannot apply them out of order.
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    await act(async () => api.release());
+    await waitFor(() => expect(api.posts).toHaveLength(2));
+    expect(pressed(bad())).toBe("true");
+    await act(async () => api.release());
+
+    await waitFor(() => expect(onChange).toHaveBeenCalledTimes(1));
+    expect(onChange).toHaveBeenCalledWith({ outcome: "negative", comment: null });
+    expect(api.posts.map((p) => p.body!.outcome)).toEqual(["positive", "negative"]);
+    expect(api.votes.get(keyOf(TOKEN, null))!.outcome).toBe("negative");
+    expect(pressed(bad())).toBe("true");
+  });
+
+  it("rolls back to the last vote the server confirmed when a later one fails", async () => {
+    api.holdPosts = true;
+    api.postFailures.push(null, { status: 429, code: "rate_limited", message: "Too many requests, try again in a minute." });
+    const { user, onChange } = await renderButtons({ allowComment: false });
+
+    await user.click(good());
+    await user.click(bad());
+    await waitFor(() => expect(api.heldCount).toBe(1));
+    await act(async () => api.release());
+    await waitFor(() => expect(api.heldCount).toBe(1));
+    await act(async () => api.release());
+
+    await waitFor(() => expect(status().textContent).toContain("Too many requests"));
+    expect(pressed(good())).toBe("true");
+    expect(pressed(bad())).toBe("false");
+    expect(onChange).toHaveBeenCalledWith({ outcome: "positive", comment: null });
+  });
+
+  it("does not post again when the pressed button is clicked", async () => {
+    api.votes.set(keyOf(TOKEN, null), { outcome: "positive", comment: null });
+    const { user } = await renderButtons({ allowComment: false });
+    await user.click(good());
+    expect(pressed(good())).toBe("true");
+    expect(api.posts).toHaveLength(0);
+  });
+
+  it("works from the keyboard", async () => {
+    const { user } = await renderButtons({ allowComment: false });
+    await user.tab();
+    expect(document.activeElement).toBe(good());
+    await user.keyboard("{Enter}");
+    expect(pressed(good())).toBe("true");
+    await user.tab();
+    expect(document.activeElement).toBe(bad());
+    await user.keyboard(" ");
+    expect(pressed(bad())).toBe("true");
+    await waitFor(() => expect(api.posts).toHaveLength(2));
+  });
+
+  it("stops quietly when unmounted with a save in flight", async () => {
+    api.holdPosts = true;
+    const { user, onChange, unmount } = await renderButtons({ allowComment: false });
+    await user.click(good());
+    await waitFor(() => expect(api.heldCount).toBe(1));
+    unmount();
+    // The aborted request must not surface as an unhandled rejection (Vitest fails the run on one).
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(onChange).not.toHaveBeenCalled();
+  });
+});
+
+describe("FeedbackButtons: comment dialog", () => {
+  it("opens after a vote with focus inside, and sends the comment with the vote", async () => {
+    const { user, onChange } = await renderButtons({ userID: "user-7" });
+
+    await user.click(good());
+    const box = dialog();
+    expect(box).not.toBeNull();
+    expect(document.activeElement).toBe(commentBox());
+    expect(box!.getAttribute("aria-labelledby")).toBeTruthy();
+
+    await user.type(commentBox(), "Clear and correct.");
+    await user.click(within(box!).getByRole("button", { name: "Send" }));
+
+    await waitFor(() => expect(dialog()).toBeNull());
+    expect(document.activeElement).toBe(good());
+    expect(status().textContent).toBe("Thanks, your comment was saved.");
+    expect(api.posts.at(-1)!.body).toEqual({
+      feedback_token: TOKEN,
+      outcome: "positive",
+      comment: "Clear and correct.",
+      user_id: "user-7",
+    });
+    expect(api.votes.get(keyOf(TOKEN, "user-7"))).toEqual({ outcome: "positive", comment: "Clear and correct." });
+    expect(onChange).toHaveBeenLastCalledWith({ outcome: "positive", comment: "Clear and correct." });
+    expect(screen.getByRole("button", { name: "Edit comment" })).toBeTruthy();
+  });
+
+  it("closes on Escape and returns focus to the button that opened it, sending no comment", async () => {
+    const { user } = await renderButtons();
+    await user.click(bad());
+    expect(dialog()).not.toBeNull();
+    await user.type(commentBox(), "never mind");
+
+    await user.keyboard("{Escape}");
+    expect(dialog()).toBeNull();
+    expect(document.activeElement).toBe(bad());
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    expect(api.posts[0]!.body).toEqual({ feedback_token: TOKEN, outcome: "negative" });
+    expect(pressed(bad())).toBe("true");
+  });
+
+  it("closes on Cancel and returns focus", async () => {
+    const { user } = await renderButtons();
+    await user.click(good());
+    await user.click(screen.getByRole("button", { name: "Cancel" }));
+    expect(dialog()).toBeNull();
+    expect(document.activeElement).toBe(good());
+  });
+
+  it("lets the user edit a saved comment later, prefilled, and returns focus to the edit button", async () => {
+    api.votes.set(keyOf(TOKEN, "user-7"), { outcome: "negative", comment: "Wrong date." });
+    const { user } = await renderButtons({ userID: "user-7" });
+
+    const edit = screen.getByRole("button", { name: "Edit comment" });
+    expect(edit.getAttribute("aria-expanded")).toBe("false");
+    await user.click(edit);
+    expect(edit.getAttribute("aria-expanded")).toBe("true");
+    expect(edit.getAttribute("aria-controls")).toBe(dialog()!.id);
+    expect((commentBox() as HTMLTextAreaElement).value).toBe("Wrong date.");
+    expect(document.activeElement).toBe(commentBox());
+
+    await user.clear(commentBox());
+    await user.type(commentBox(), "Wrong date and wrong city.");
+    await user.keyboard("{Control>}{Enter}{/Control}");
+
+    await waitFor(() => expect(dialog()).toBeNull());
+    expect(document.activeElement).toBe(screen.getByRole("button", { name: "Edit comment" }));
+    expect(api.posts).toHaveLength(1);
+    expect(api.posts[0]!.body).toEqual({
+      feedback_token: TOKEN,
+      outcome: "negative",
+      comment: "Wrong date and wrong city.",
+      user_id: "user-7",
+    });
+  });
+
+  it("keeps the saved comment when the user changes the outcome", async () => {
+    api.votes.set(keyOf(TOKEN, null), { outcome: "positive", comment: "Mostly right." });
+    const { user } = await renderButtons();
+
+    await user.click(bad());
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    expect(api.posts[0]!.body).toEqual({ feedback_token: TOKEN, outcome: "negative", comment: "Mostly right." });
+    expect((commentBox() as HTMLTextAreaElement).value).toBe("Mostly right.");
+  });
+
+  it("keeps the dialog and the draft when saving the comment fails, and shows why", async () => {
+    const { user } = await renderButtons();
+    await user.click(good());
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    api.postFailures.push({ status: 400, code: "invalid_request", message: "comment must be at most 2000 characters." });
+
+    await user.type(commentBox(), "A long story");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+
+    await waitFor(() => expect(status().textContent).toContain("comment must be at most 2000 characters."));
+    expect(dialog()).not.toBeNull();
+    expect((commentBox() as HTMLTextAreaElement).value).toBe("A long story");
+    expect(pressed(good())).toBe("true");
+    expect(screen.getByRole("button", { name: "Add comment" })).toBeTruthy();
+  });
+
+  it("closes the dialog and returns focus when the vote it belongs to fails", async () => {
+    api.holdPosts = true;
+    api.postFailures.push({ status: 401, code: "invalid_feedback_token", message: "This feedback token has expired." });
+    const { user } = await renderButtons();
+
+    await user.click(good());
+    expect(dialog()).not.toBeNull();
+    await waitFor(() => expect(api.heldCount).toBe(1));
+    await act(async () => api.release());
+
+    await waitFor(() => expect(dialog()).toBeNull());
+    expect(document.activeElement).toBe(good());
+    expect(pressed(good())).toBe("false");
+    expect(status().textContent).toContain("This feedback token has expired.");
+  });
+
+  it("just closes the dialog when the comment is sent unchanged", async () => {
+    api.votes.set(keyOf(TOKEN, null), { outcome: "positive", comment: "Fine." });
+    const { user } = await renderButtons();
+    await user.click(screen.getByRole("button", { name: "Edit comment" }));
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    expect(dialog()).toBeNull();
+    expect(document.activeElement).toBe(screen.getByRole("button", { name: "Edit comment" }));
+    expect(api.posts).toHaveLength(0);
+  });
+
+  it("offers no dialog when allowComment is false", async () => {
+    const { user } = await renderButtons({ allowComment: false });
+    await user.click(good());
+    expect(dialog()).toBeNull();
+    expect(screen.queryByRole("button", { name: /comment/i })).toBeNull();
+  });
+
+  it("works when the server does not report comments", async () => {
+    api.reportComment = false;
+    api.votes.set(keyOf(TOKEN, null), { outcome: "positive", comment: null });
+    const { user } = await renderButtons();
+    expect(pressed(good())).toBe("true");
+
+    await user.click(screen.getByRole("button", { name: "Add comment" }));
+    expect((commentBox() as HTMLTextAreaElement).value).toBe("");
+  });
+});
+
+describe("FeedbackButtons: theming", () => {
+  it("adds className to the root, injects no global CSS, and reads CSS variables", async () => {
+    const { container } = await renderButtons({ className: "my-feedback" });
+    const root = container.firstElementChild as HTMLElement;
+    expect(root.className).toBe("afb my-feedback");
+    expect(document.querySelectorAll("style, link[rel=stylesheet]")).toHaveLength(0);
+    const row = root.querySelector(".afb__row") as HTMLElement;
+    expect(row.getAttribute("style")).toContain("--feedback-buttons-gap");
+  });
+
+  it("drops every inline style when unstyled", async () => {
+    const { container, user } = await renderButtons({ unstyled: true });
+    await user.click(good());
+    expect(dialog()).not.toBeNull();
+    expect(container.querySelectorAll("[style]")).toHaveLength(0);
+  });
+
+  it("takes translated labels", async () => {
+    await renderButtons({ labels: { positive: "Bonne réponse", negative: "Mauvaise réponse" } });
+    expect(screen.getByRole("button", { name: "Bonne réponse" })).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Mauvaise réponse" })).toBeTruthy();
+  });
+});

@@ -1,0 +1,95 @@
+// An in-memory stand-in for the public feedback endpoints, speaking the wire contract:
+// one vote per (token, user_id), a POST overwrites it, errors as {"error": {...}}.
+import { vi } from "vitest";
+import type { Outcome } from "../src/client";
+
+export interface RecordedRequest {
+  method: string;
+  url: URL;
+  body: Record<string, unknown> | undefined;
+  headers: Headers;
+}
+
+export type PostFailure = { status: number; code: string; message: string } | "network";
+
+export class FakeFeedbackApi {
+  readonly votes = new Map<string, { outcome: Outcome; comment: string | null }>();
+  readonly requests: RecordedRequest[] = [];
+  /** Consumed one per POST, in order; an empty queue means success. */
+  readonly postFailures: (PostFailure | null)[] = [];
+  getFailure: { status: number; code: string; message: string } | null = null;
+  /** Whether GET reports the comment (the contract only promises `outcome`). */
+  reportComment = true;
+  /** While true, POST responses wait for `release()`. */
+  holdPosts = false;
+  private held: (() => void)[] = [];
+  private getGate: Promise<void> | null = null;
+
+  readonly fetch = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
+    const url = new URL(String(input));
+    const method = init.method ?? "GET";
+    const body = init.body ? (JSON.parse(String(init.body)) as Record<string, unknown>) : undefined;
+    this.requests.push({ method, url, body, headers: new Headers(init.headers) });
+    if (url.pathname !== "/v1/feedback") return json(404, { error: { status_code: 404, code: "not_found", message: "No route." } });
+
+    if (method === "GET") {
+      if (this.getGate) await abortable(this.getGate, init.signal);
+      if (this.getFailure) return json(this.getFailure.status, { error: { status_code: this.getFailure.status, ...this.getFailure } });
+      const key = keyOf(url.searchParams.get("feedback_token"), url.searchParams.get("user_id"));
+      const vote = this.votes.get(key);
+      return json(200, this.reportComment ? { outcome: vote?.outcome ?? null, comment: vote?.comment ?? null } : { outcome: vote?.outcome ?? null });
+    }
+
+    const failure = this.postFailures.shift() ?? null;
+    if (this.holdPosts) await abortable(new Promise<void>((resolve) => this.held.push(resolve)), init.signal);
+    if (failure === "network") throw new TypeError("Failed to fetch");
+    if (failure) return json(failure.status, { error: { status_code: failure.status, code: failure.code, message: failure.message } });
+    const userID = typeof body?.user_id === "string" ? body.user_id : null;
+    const stored = { outcome: body!.outcome as Outcome, comment: typeof body?.comment === "string" ? body.comment : null };
+    this.votes.set(keyOf(String(body!.feedback_token), userID), stored);
+    return json(200, { id: `fb_${this.requests.length}`, ...stored, user_id: userID });
+  });
+
+  get posts(): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === "POST");
+  }
+
+  get heldCount(): number {
+    return this.held.length;
+  }
+
+  /** Makes GET responses wait until the returned function is called. */
+  holdGets(): () => void {
+    let open = () => {};
+    this.getGate = new Promise<void>((resolve) => (open = resolve));
+    return () => {
+      this.getGate = null;
+      open();
+    };
+  }
+
+  /** Lets the oldest held POST answer. */
+  release(): void {
+    const next = this.held.shift();
+    if (!next) throw new Error("no POST is waiting");
+    next();
+  }
+}
+
+export function keyOf(token: string | null, userID: string | null | undefined): string {
+  return `${token}|${userID ?? ""}`;
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | null | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new DOMException("The operation was aborted.", "AbortError"));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject);
+  });
+}

@@ -1,0 +1,251 @@
+"""Any OpenAI-compatible chat completions API (OpenAI itself, or a gateway or local server speaking it).
+
+Plain `urllib`: an HTTP client library would add to every cold start for one POST per run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from agentfeedback.providers.base import (
+    Completion,
+    CompletionRequest,
+    ProviderError,
+    ProviderTimeout,
+    estimate_tokens,
+    json_instruction,
+    truncate,
+)
+from agentfeedback.providers.settings import DEFAULT_TIMEOUT_SECONDS, JsonMode, ProviderSettings
+
+PROVIDER = "OpenAI-compatible"
+# What an upstream error message may echo back of a key (OpenAI shows "sk-abc***xyz"); never pass it on.
+_KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*]{3,}")
+_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+SecretReader = Callable[[str], str]
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would resend the Authorization header to wherever it points: fail instead."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def read_secret(secret_arn: str) -> str:
+    """The key stored in Secrets Manager: the secret string itself, or its "api_key" field if it is JSON."""
+    import boto3  # only deployed functions that use a secret pay for it
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client: Any = boto3.client("secretsmanager", config=Config(connect_timeout=2, read_timeout=5))
+    try:
+        secret = client.get_secret_value(SecretId=secret_arn).get("SecretString") or ""
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise ProviderError(PROVIDER, f"its API key could not be read from Secrets Manager ({code}).") from exc
+    except BotoCoreError as exc:
+        raise ProviderError(PROVIDER, "its API key could not be read from Secrets Manager (unreachable).") from exc
+    return api_key_from_secret(secret)
+
+
+def api_key_from_secret(secret: str) -> str:
+    secret = secret.strip()
+    if secret.startswith("{"):
+        try:
+            fields = json.loads(secret)
+        except ValueError:
+            fields = None
+        if isinstance(fields, dict):
+            for name in ("api_key", "OPENAI_API_KEY", "apiKey", "key"):
+                if isinstance(fields.get(name), str) and fields[name].strip():
+                    return str(fields[name]).strip()
+        raise ProviderError(PROVIDER, 'its API key secret is JSON without an "api_key" field.')
+    if not secret:
+        raise ProviderError(PROVIDER, "its API key secret is empty.")
+    return secret
+
+
+class OpenAICompatibleProvider:
+    """Implements `Provider` over POST {base_url}/chat/completions.
+
+    The key is given directly (local use) or read from Secrets Manager on the first call and kept for
+    the life of the container.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        api_key_secret_arn: str | None = None,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        json_mode: JsonMode = "json_schema",
+        secret_reader: SecretReader = read_secret,
+    ) -> None:
+        if not api_key and not api_key_secret_arn:
+            raise ValueError("an API key or the ARN of a secret holding one is required")
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._api_key = api_key
+        self._secret_arn = api_key_secret_arn
+        self._timeout = timeout_seconds
+        self._json_mode = json_mode
+        self._read_secret = secret_reader
+        self._key_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: ProviderSettings) -> OpenAICompatibleProvider:
+        return cls(
+            settings.openai_base_url,
+            api_key=settings.openai_api_key,
+            api_key_secret_arn=settings.openai_api_key_secret_arn,
+            timeout_seconds=settings.timeout_seconds,
+            json_mode=settings.openai_json_mode,
+        )
+
+    def _key(self) -> str:
+        with self._key_lock:
+            if self._api_key is None:
+                assert self._secret_arn is not None
+                self._api_key = self._read_secret(self._secret_arn)
+            return self._api_key
+
+    def request_body(self, request: CompletionRequest, provider_model: str) -> dict[str, Any]:
+        messages = [{"role": message.role, "content": message.content} for message in request.messages]
+        body: dict[str, Any] = {"model": provider_model, "messages": messages}
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        if request.json_schema is not None:
+            if self._json_mode == "json_schema":
+                # strict: false accepts any schema; strict mode rejects optional fields and open objects.
+                body["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": "output", "schema": request.json_schema, "strict": False},
+                }
+            else:
+                # JSON mode alone knows no schema, and OpenAI requires the word "JSON" in the messages.
+                body["response_format"] = {"type": "json_object"}
+                messages.append({"role": "system", "content": json_instruction(request.json_schema)})
+        return body
+
+    def complete(self, request: CompletionRequest, provider_model: str) -> Completion:
+        key = self._key()
+        http_request = urllib.request.Request(  # noqa: S310  # the URL is ours (settings), never a caller's
+            self._url,
+            data=json.dumps(self.request_body(request, provider_model)).encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": "agent-feedback",
+            },
+        )
+        try:
+            with _OPENER.open(http_request, timeout=self._timeout) as response:
+                raw = response.read(_MAX_RESPONSE_BYTES)
+        except urllib.error.HTTPError as exc:
+            raise self._http_error(exc, key) from None
+        except TimeoutError as exc:
+            raise ProviderTimeout(PROVIDER, self._timeout) from exc
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                raise ProviderTimeout(PROVIDER, self._timeout) from exc
+            raise ProviderError(PROVIDER, f"it could not be reached ({_reason(exc.reason)}).") from exc
+        except OSError as exc:  # the connection dropped mid-answer
+            raise ProviderError(PROVIDER, f"the connection failed ({_reason(exc)}).") from exc
+        return self._completion(raw, provider_model, request, key)
+
+    def _http_error(self, exc: urllib.error.HTTPError, key: str) -> ProviderError:
+        try:
+            detail = _upstream_message(exc.read(64 * 1024))
+        except OSError:
+            detail = ""
+        finally:
+            exc.close()
+        status = exc.code
+        hint = {
+            401: "the API key was refused",
+            403: "the API key may not use this model",
+            404: "the model or endpoint does not exist there",
+            429: "rate limited or out of quota",
+        }.get(status, "the request was refused" if status < 500 else "the service had an error")
+        reason = f"HTTP {status}, {hint}"
+        if detail:
+            reason += f": {_redact(detail, key)}"
+        retry_after = exc.headers.get("Retry-After", "") if exc.headers else ""
+        seconds = int(retry_after) if retry_after.isdigit() else (1 if status in (429, 503) else None)
+        return ProviderError(PROVIDER, reason.rstrip(".") + ".", retry_after_seconds=seconds)
+
+    def _completion(self, raw: bytes, provider_model: str, request: CompletionRequest, key: str) -> Completion:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise ProviderError(PROVIDER, "it answered with a body that is not valid JSON.") from None
+        try:
+            message = body["choices"][0]["message"]
+        except (KeyError, IndexError, TypeError):
+            error = _upstream_message(raw) if isinstance(body, dict) and "error" in body else ""
+            reason = f": {_redact(error, key)}" if error else " (no choices[0].message)"
+            raise ProviderError(PROVIDER, f"it answered with no completion{reason}".rstrip(".") + ".") from None
+        text = message.get("content") if isinstance(message, Mapping) else None
+        if not isinstance(text, str):
+            refusal = message.get("refusal") if isinstance(message, Mapping) else None
+            if isinstance(refusal, str) and refusal:
+                raise ProviderError(PROVIDER, f"the model refused: {truncate(refusal)}")
+            raise ProviderError(PROVIDER, "it answered with no text content.")
+        usage = body.get("usage") if isinstance(body.get("usage"), Mapping) else {}
+        prompt = "".join(str(m.content) for m in request.messages)
+        return Completion(
+            text=text,
+            input_tokens=_count(usage.get("prompt_tokens"), prompt),
+            output_tokens=_count(usage.get("completion_tokens"), text),
+            model=str(body.get("model") or provider_model),
+        )
+
+
+def _count(reported: Any, text: str) -> int:
+    # Some compatible servers report no usage; an estimate keeps cost figures from reading zero.
+    return reported if isinstance(reported, int) and reported >= 0 else estimate_tokens(text)
+
+
+def _upstream_message(raw: bytes) -> str:
+    """The error message OpenAI-style bodies carry ({"error": {"message": ...}}), else the text itself."""
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return truncate(text)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            for name in ("message", "detail", "msg"):
+                if isinstance(error.get(name), str):
+                    return truncate(error[name])
+        if isinstance(error, str):
+            return truncate(error)
+    return truncate(text)
+
+
+def _redact(text: str, key: str) -> str:
+    if key:
+        text = text.replace(key, "[redacted]")
+    return _KEY_LIKE.sub("[redacted]", text)
+
+
+def _reason(reason: object) -> str:
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    return truncate(str(reason) or type(reason).__name__, 120)

@@ -1,0 +1,89 @@
+"""The chat completions function, as the OpenAI wire format and WorkflowAI's extensions describe it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agentfeedback.tokens import TokenVerifier
+from tests.unit.conftest import FakeContext, load_event, load_handler
+
+MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}]
+
+
+def chat(invoke, **body):
+    return invoke(
+        "chat", load_event("chat/chat_completion.json", body={"model": "offline", "messages": MESSAGES, **body})
+    )
+
+
+def token_claims(aws, token):
+    return TokenVerifier(aws.kms, [aws.key_arn]).verify(token)
+
+
+def test_completion_has_openai_shape_usage_and_feedback_token(aws, invoke):
+    status, _, body = chat(invoke, metadata={"agent_id": "Greeter Bot"})
+    assert status == 200, body
+    assert body["object"] == "chat.completion" and body["id"].startswith("chatcmpl-")
+    choice = body["choices"][0]
+    assert choice["message"]["role"] == "assistant" and choice["message"]["content"]
+    assert choice["finish_reason"] == "stop"
+    assert choice["duration_seconds"] >= 0 and choice["cost_usd"] == 0
+    usage = body["usage"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"] > 0
+    claims = token_claims(aws, choice["feedback_token"])
+    assert claims.agent_id == "greeter-bot"  # slugified
+    assert claims.run_id == body["id"].removeprefix("chatcmpl-")
+
+
+@pytest.mark.parametrize(
+    ("body", "agent"),
+    [
+        ({"model": "support-bot/offline"}, "support-bot"),
+        ({"model": "offline"}, "default"),
+        ({"model": "x/offline", "metadata": {"agent_id": "from-metadata"}}, "from-metadata"),
+    ],
+)
+def test_agent_comes_from_metadata_then_model_prefix_then_default(aws, invoke, body, agent):
+    status, _, response = chat(invoke, **body)
+    assert status == 200, response
+    assert token_claims(aws, response["choices"][0]["feedback_token"]).agent_id == agent
+
+
+def test_unsupported_fields_are_named_in_a_400(aws, invoke):
+    status, _, body = chat(invoke, tools=[{"type": "function"}], logit_bias={"1": 2})
+    assert status == 400 and body["error"]["code"] == "unsupported_parameter"
+    assert "tools" in body["error"]["message"] and "logit_bias" in body["error"]["message"]
+
+
+def test_unknown_model_lists_available_ones(aws, invoke):
+    status, _, body = chat(invoke, model="gpt-nonexistent")
+    assert status == 400 and "offline" in body["error"]["message"]
+
+
+def test_changing_the_system_prompt_makes_a_new_version(aws, invoke):
+    first = chat(invoke)[2]["choices"][0]["feedback_token"]
+    other = [{"role": "system", "content": "Be verbose."}, MESSAGES[1]]
+    second = chat(invoke, messages=other)[2]["choices"][0]["feedback_token"]
+    assert token_claims(aws, first).version_id != token_claims(aws, second).version_id
+
+
+def test_stream_final_chunk_carries_the_token_then_done(aws):
+    body = {"model": "offline", "messages": MESSAGES, "stream": True, "stream_options": {"include_usage": True}}
+    response = load_handler("chat").lambda_handler(load_event("chat/chat_completion.json", body=body), FakeContext())
+    assert response["statusCode"] == 200
+    frames = response["body"].strip().split("\n\n")
+    assert frames[-1] == "data: [DONE]"
+    chunks = [json.loads(frame.removeprefix("data: ")) for frame in frames[:-1]]
+    assert all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert text
+    final = [c for c in chunks if c["choices"]][-1]["choices"][0]
+    assert final["finish_reason"] == "stop" and final["feedback_token"].startswith("fb_")
+    assert chunks[-1]["usage"]["total_tokens"] > 0
+
+
+def test_missing_messages_is_422(aws, invoke):
+    status, _, _ = invoke("chat", load_event("chat/chat_completion.json", body={"model": "offline"}))
+    assert status == 422

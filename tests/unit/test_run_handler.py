@@ -1,0 +1,147 @@
+"""The run function: registration, runs with each kind of version, streaming, and failure handling."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agentfeedback import run_recorder
+from agentfeedback.tokens import TokenVerifier
+from tests.unit.conftest import load_event
+
+INPUT_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+OUTPUT_SCHEMA = {
+    "type": "object",
+    "properties": {"country": {"type": "string"}, "population": {"type": "integer", "minimum": 0}},
+    "required": ["country", "population"],
+}
+
+
+def call(invoke, name, body=None, path=None, tenant=None):
+    return invoke("run", load_event(f"run/{name}.json", body=body, tenant=tenant, path=path))
+
+
+def register(invoke, agent_id="city-facts", output_schema=OUTPUT_SCHEMA, tenant=None):
+    body = {"id": agent_id, "input_schema": INPUT_SCHEMA, "output_schema": output_schema}
+    return call(invoke, "register_agent", body, tenant=tenant)
+
+
+def run(invoke, version, schema_id="1", agent_id="city-facts", tenant=None, **extra):
+    body = {"task_input": {"city": "Paris"}, "version": version, **extra}
+    return call(invoke, "run_agent", body, path={"schema_id": schema_id, "agent_id": agent_id}, tenant=tenant)
+
+
+OFFLINE = {"model": "offline", "instructions": "Give facts about the city.", "temperature": 0}
+
+
+def test_same_schemas_give_the_same_schema_id(aws, invoke):
+    first = register(invoke)[2]
+    assert first["id"] == "city-facts" and first["schema_id"] == 1
+    assert register(invoke)[2] == first
+    changed = register(invoke, output_schema={**OUTPUT_SCHEMA, "required": ["country"]})[2]
+    assert changed["schema_id"] == 2 and changed["uid"] == first["uid"]
+
+
+def test_run_with_inline_version_returns_valid_output_and_a_working_token(aws, invoke):
+    register(invoke)
+    status, _, body = run(invoke, OFFLINE, metadata={"session": "s1"})
+    assert status == 200, body
+    assert set(body) == {"id", "task_output", "version", "duration_seconds", "cost_usd", "metadata", "feedback_token"}
+    assert isinstance(body["task_output"]["country"], str) and body["task_output"]["population"] >= 0
+    assert body["version"]["properties"] == OFFLINE
+    assert body["cost_usd"] == 0 and body["metadata"] == {"session": "s1"}
+    claims = TokenVerifier(aws.kms, [aws.key_arn]).verify(body["feedback_token"])
+    assert (claims.tenant, claims.agent_id, claims.run_id, claims.version_id) == (
+        "acme",
+        "city-facts",
+        body["id"],
+        body["version"]["id"],
+    )
+    stored = aws.dynamodb.get_item(TableName="RunsTable", Key={"run_id": {"S": body["id"]}})["Item"]
+    assert json.loads(stored["task_output"]["S"]) == body["task_output"]
+    assert stored["model"]["S"] == "offline" and "expires_at" in stored
+
+
+def test_saved_version_and_environment_resolve_to_the_same_version_id(aws, invoke):
+    register(invoke)
+    saved = call(invoke, "save_version", OFFLINE)[2]
+    assert saved["number"] == 1
+    assert call(invoke, "save_version", OFFLINE)[2]["number"] == 1  # same properties, same version
+    inline = run(invoke, OFFLINE)[2]
+    by_number = run(invoke, 1)[2]
+    assert call(invoke, "bind_environment", {"version": 1})[0] == 200
+    by_env = run(invoke, "production")[2]
+    assert inline["version"]["id"] == by_number["version"]["id"] == by_env["version"]["id"] == saved["id"]
+
+
+def test_unknown_environment_and_version_are_clear_4xx(aws, invoke):
+    register(invoke)
+    status, _, body = run(invoke, "staging")
+    assert status == 404 and "staging" in body["error"]["message"]
+    assert run(invoke, 7)[0] == 404
+    assert run(invoke, "nightly")[0] == 422
+
+
+def test_unknown_model_is_400_listing_available_models(aws, invoke):
+    register(invoke)
+    status, _, body = run(invoke, {"model": "no-such-model"})
+    assert status == 400 and "offline" in body["error"]["message"]
+
+
+def test_input_not_matching_schema_is_422(aws, invoke):
+    register(invoke)
+    event = load_event("run/run_agent.json", body={"task_input": {"town": 3}, "version": OFFLINE})
+    status, _, body = invoke("run", event)
+    assert status == 422 and "task_input" in body["error"]["message"]
+
+
+def test_unregistered_schema_is_404(aws, invoke):
+    status, _, body = run(invoke, OFFLINE, schema_id="9")
+    assert status == 404 and "schema 9" in body["error"]["message"]
+
+
+def test_stream_returns_events_whose_last_is_the_full_response(aws, invoke):
+    register(invoke)
+    event = load_event("run/run_agent.json", body={"task_input": {"city": "Paris"}, "version": OFFLINE, "stream": True})
+    from tests.unit.conftest import FakeContext, load_handler
+
+    response = load_handler("run").lambda_handler(event, FakeContext())
+    status = response["statusCode"]
+    headers = {k: v[-1] for k, v in response["multiValueHeaders"].items()}
+    assert status == 200 and headers["Content-Type"] == "text/event-stream"
+    events = [json.loads(chunk.removeprefix("data: ")) for chunk in response["body"].strip().split("\n\n")]
+    assert "duration_seconds" not in events[0]
+    assert events[-1]["feedback_token"].startswith("fb_") and events[-1]["duration_seconds"] >= 0
+
+
+def test_other_tenant_in_path_is_forbidden(aws, invoke):
+    body = {"id": "x", "input_schema": {}, "output_schema": {}}
+    assert call(invoke, "register_agent", body, path={"tenant": "acme"})[0] == 200
+    status, _, response = call(invoke, "register_agent", body, path={"tenant": "globex"})
+    assert status == 403 and response["error"]["code"] == "forbidden"
+
+
+def test_agents_are_isolated_between_tenants(aws, invoke):
+    register(invoke, tenant="acme")
+    status, _, _ = run(invoke, OFFLINE, tenant="globex")
+    assert status == 404
+
+
+def test_output_survives_a_token_failure(aws, invoke, monkeypatch):
+    register(invoke)
+
+    def broken_mint(self, claims):
+        raise RuntimeError("KMS is down")
+
+    monkeypatch.setattr(run_recorder.TokenSigner, "mint", broken_mint)
+    status, _, body = run(invoke, OFFLINE)
+    assert status == 200 and body["feedback_token"] is None
+    assert body["task_output"]["country"]
+
+
+@pytest.mark.parametrize("bad", [{"task_input": {"city": "x"}}, {"version": OFFLINE}, {"task_input": [], "version": 1}])
+def test_malformed_run_requests_are_422(aws, invoke, bad):
+    register(invoke)
+    status, _, body = invoke("run", load_event("run/run_agent.json", body=bad))
+    assert status == 422, body
