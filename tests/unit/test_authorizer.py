@@ -38,7 +38,7 @@ def test_keys_are_stored_only_as_hashes(aws):
 
 @pytest.mark.parametrize("header", ["", "Bearer", "Bearer afk_unknown_key_value_123456", "Basic abc", "afk_x"])
 def test_unknown_or_malformed_keys_are_unauthorized(aws, header):
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(header)
 
 
@@ -46,7 +46,7 @@ def test_revoked_key_is_unauthorized(aws):
     store = default_api_key_store()
     key, record = store.create("acme")
     assert store.revoke("acme", record.key_id) == 1
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(f"Bearer {key}")
     assert [r.active for r in store.list("acme")] == [False]
 
