@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from agentfeedback import api_keys, aws_clients, feedback_service, run_recorder, services, settings
 from agentfeedback.providers import router
+from agentfeedback.providers import settings as provider_settings
 from agentfeedback.tokens import TokenClaims, TokenSigner
 from local.template import table_definitions
 
@@ -37,6 +38,7 @@ def reset_caches() -> None:
         services.agent_runner,
         services.chat_completions,
         router.default_router,
+        provider_settings.get_provider_settings,
     ):
         cached.cache_clear()
 

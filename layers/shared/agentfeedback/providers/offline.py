@@ -17,7 +17,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest, estimate_tokens, truncate
+from agentfeedback.providers.base import (
+    ChatMessage,
+    Completion,
+    CompletionRequest,
+    ProviderError,
+    estimate_tokens,
+    truncate,
+)
 
 OFFLINE_MODEL = "offline"
 
@@ -54,7 +61,10 @@ class OfflineModel:
         if request.json_schema is not None:
             schema_text = json.dumps(request.json_schema, sort_keys=True)
             seed = _seed(request.messages, schema_text)
-            value = SchemaFaker(request.json_schema, seed, free_text=chat_reply(request.messages)).value()
+            try:
+                value = SchemaFaker(request.json_schema, seed, free_text=chat_reply(request.messages)).value()
+            except RecursionError:
+                raise ProviderError("offline", "the output schema refers to itself without end.") from None
             text = json.dumps(value, ensure_ascii=False)
             prompt += "\n" + schema_text
         else:
@@ -88,8 +98,8 @@ class SchemaFaker:
 
     Covers types, enum/const, string lengths and common formats, numeric bounds and multipleOf, arrays
     (items, prefixItems, min/maxItems, uniqueItems), objects (properties, required, additionalProperties,
-    min/maxProperties), anyOf/oneOf (the first choice), allOf (merged) and local $ref ($defs, definitions).
-    `pattern` is honoured only on a best-effort basis; `not`, `if`/`then`/`else` and `contains` are ignored.
+    min/maxProperties, propertyNames), anyOf/oneOf (the first choice), allOf (merged), local $ref ($defs,
+    definitions) and `pattern` (see PatternText). `not`, `if`/`then`/`else` and `contains` are ignored.
     """
 
     def __init__(self, schema: Any, seed: bytes, free_text: str | None = None) -> None:
@@ -220,9 +230,9 @@ class SchemaFaker:
         index = 0
         while len(result) < wanted and extra is not False and index < wanted + 16:
             index += 1
-            key = self._make(names, f"{path}{{key{index}}}", depth + 1) if isinstance(names, dict) else None
-            key = key if isinstance(key, str) and key not in result else f"key{index}"
-            if key not in result:
+            # Keys follow propertyNames when there is one (dict[Literal[...], X]); a name it cannot give is skipped.
+            key = self._make(names, f"{path}{{key{index}}}", depth + 1) if isinstance(names, dict) else f"key{index}"
+            if isinstance(key, str) and key not in result:
                 result[key] = self._make(extra if isinstance(extra, dict) else {}, f"{path}.{key}", depth + 1)
         limit = schema.get("maxProperties")
         if isinstance(limit, int):
@@ -268,7 +278,7 @@ class SchemaFaker:
         lowest, highest = int(span[0]), int(span[1])
         step = schema.get("multipleOf")
         if isinstance(step, int) and step > 0:
-            first = math.ceil(lowest / step) * step
+            first = -(-lowest // step) * step  # integer ceiling: exact for any size
             choices = (highest - first) // step + 1
             return int(first + (self._hash(path) % choices) * step) if choices > 0 else int(first)
         if lowest > highest:

@@ -181,7 +181,9 @@ class OpenAICompatibleProvider:
             403: "the API key may not use this model",
             404: "the model or endpoint does not exist there",
             429: "rate limited or out of quota",
-        }.get(status, "the request was refused" if status < 500 else "the service had an error")
+        }.get(status, "the service had an error" if status >= 500 else "the request was refused")
+        if status < 400:
+            hint = "it redirected the request, which is not followed with the key (check OPENAI_BASE_URL)"
         reason = f"HTTP {status}, {hint}"
         if detail:
             reason += f": {_redact(detail, key)}"
