@@ -19,14 +19,19 @@ $(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 local/node_modules/.installed: local/package.json local/package-lock.json
 	cd local && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+node_modules/.installed: package.json package-lock.json clients/web/package.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 .PHONY: install
-install: $(VENV)/.installed local/node_modules/.installed ## Install the Python and Node dependencies (idempotent)
+install: $(VENV)/.installed local/node_modules/.installed node_modules/.installed ## Install the Python and Node dependencies (idempotent)
 
 .PHONY: local
 local: install ## Start the whole system locally on http://127.0.0.1:$(PORT) (no AWS, no Docker)
@@ -47,8 +52,14 @@ lint: $(VENV)/.installed ## ruff (lint + format check), mypy on the layer packag
 test-python: install ## Unit, template and integration tests
 	$(PY) -m pytest -q
 
+.PHONY: test-web
+test-web: node_modules/.installed ## Web SDK: type check, unit tests (Vitest) and build with size report
+	npm run typecheck -w clients/web
+	npm test -w clients/web
+	npm run build -w clients/web
+
 .PHONY: test
-test: lint test-python ## Everything: lint, type checks, cfn-lint and all tests
+test: lint test-python test-web ## Everything: lint, type checks, cfn-lint, Python and web tests
 
 .PHONY: format
 format: $(VENV)/.installed ## Reformat the Python code
