@@ -61,6 +61,10 @@ test-web: node_modules/.installed ## Web SDK: type check, unit tests (Vitest) an
 .PHONY: test
 test: lint test-python test-web ## Everything: lint, type checks, cfn-lint, Python and web tests
 
+.PHONY: bench
+bench: install ## Benchmarks (not part of the tests): handler overhead without the model call
+	$(PY) -W ignore bench/handler_overhead.py 300
+
 .PHONY: format
 format: $(VENV)/.installed ## Reformat the Python code
 	$(VENV)/bin/ruff format .
