@@ -48,7 +48,8 @@ _CloudFormationLoader.add_multi_constructor("!", _construct_intrinsic)
 def load_template(path: Path | str | None = None) -> dict[str, Any]:
     template_path = Path(path) if path else TEMPLATE_PATH
     with template_path.open(encoding="utf-8") as stream:
-        return yaml.load(stream, Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+        template: dict[str, Any] = yaml.load(stream, Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+    return template
 
 
 def resources_of_type(template: Mapping[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
@@ -104,12 +105,12 @@ class Resolver:
             return self.parameter(name)
         if name in self.refs:
             return self.refs[name]
-        raise TemplateError(f"!Ref {name} has no local value")
+        raise TemplateError(f"!Ref {name} has no local value (the local stack emulates tables and KMS keys)")
 
     def attribute(self, logical_id: str, attribute: str) -> Any:
         key = f"{logical_id}.{attribute}"
         if key not in self.attributes:
-            raise TemplateError(f"!GetAtt {key} has no local value")
+            raise TemplateError(f"!GetAtt {key} has no local value (the local stack emulates tables and KMS keys)")
         return self.attributes[key]
 
     def condition(self, name: str) -> bool:
@@ -241,7 +242,9 @@ def functions(template: Mapping[str, Any], root: Path = PROJECT_ROOT) -> dict[st
             runtime=str(properties.get("Runtime", "")),
             timeout_seconds=int(properties.get("Timeout", 3)),
             memory_mb=int(properties.get("MemorySize", 128)),
-            layer_dirs=tuple(root / str(layers[layer_id]["ContentUri"]) for layer_id in layer_ids if layer_id in layers),
+            layer_dirs=tuple(
+                root / str(layers[layer_id]["ContentUri"]) for layer_id in layer_ids if layer_id in layers
+            ),
             environment=(properties.get("Environment") or {}).get("Variables") or {},
         )
     return specs
@@ -332,6 +335,7 @@ class TokenAuthorizer:
     function_id: str
     header: str
     validation_expression: str | None
+    reauthorize_seconds: int  # how long API Gateway caches a decision per token; 0: never
 
 
 def authorizers(template: Mapping[str, Any], api_id: str) -> dict[str, TokenAuthorizer]:
@@ -351,6 +355,7 @@ def authorizers(template: Mapping[str, Any], api_id: str) -> dict[str, TokenAuth
             function_id=function_arn["Fn::GetAtt"][0],
             header=identity.get("Header", "Authorization"),
             validation_expression=identity.get("ValidationExpression"),
+            reauthorize_seconds=int(identity.get("ReauthorizeEvery", 300)),
         )
     return specs
 

@@ -1,0 +1,99 @@
+"""Serves the local API gateway over HTTP on loopback (stdlib server, one thread per connection)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from local.api_gateway import MAX_REQUEST_BYTES, ApiGateway, HttpRequest, HttpResponse
+from local.startup import LOOPBACK, StartupError
+
+
+class _GatewayHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, gateway: ApiGateway, access_log: bool) -> None:
+        self.gateway = gateway
+        self.access_log = access_log
+        super().__init__((LOOPBACK, port), _GatewayRequestHandler)
+
+
+class _GatewayRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like API Gateway
+    timeout = 60  # an idle keep-alive connection frees its thread after this
+    server: _GatewayHttpServer
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None when it is over API Gateway's limit (then left unread)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks, total = [], 0
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                total += size
+                if total > MAX_REQUEST_BYTES:
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return None if length > MAX_REQUEST_BYTES else self.rfile.read(length)
+
+    def _serve(self) -> None:
+        body = self._read_body()
+        if body is None:
+            self.close_connection = True
+            response = self.server.gateway.too_large()
+        else:
+            request = HttpRequest(
+                method=self.command,
+                target=self.path,
+                headers=list(self.headers.items()),
+                body=body,
+                source_ip=self.client_address[0],
+            )
+            response = self.server.gateway.handle(request)
+        self._send(response)
+
+    def _send(self, response: HttpResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+    def log_message(self, format: str, *args: object) -> None:
+        if self.server.access_log:
+            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+
+class GatewayServer:
+    def __init__(self, gateway: ApiGateway, port: int = 0, access_log: bool = False) -> None:
+        try:
+            self._server = _GatewayHttpServer(port, gateway, access_log)
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {LOOPBACK}:{port} ({exc.strerror}): try PORT={port + 1} make local"
+            ) from exc
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-api-gateway", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,27 @@
+"""GET /openapi.json locally: the OpenAPI documents of the functions' Powertools resolvers, merged."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Any
+
+
+def merged_openapi(modules: Iterable[ModuleType], title: str, server_url: str) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "local"},
+        "servers": [{"url": server_url}],
+        "paths": {},
+        "components": {"schemas": {}},
+    }
+    for module in modules:
+        resolver: Any = getattr(module, "app", None)
+        if not hasattr(resolver, "get_openapi_json_schema"):
+            continue
+        schema = json.loads(resolver.get_openapi_json_schema(title=title))
+        for path, operations in schema.get("paths", {}).items():
+            document["paths"].setdefault(path, {}).update(operations)
+        document["components"]["schemas"].update(schema.get("components", {}).get("schemas", {}))
+    return document

@@ -1,0 +1,47 @@
+"""Creates the template's DynamoDB tables in DynamoDB Local, and notices when a kept table has drifted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+def _index_names(description: Mapping[str, Any]) -> set[str]:
+    return {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
+
+
+def drift(existing: Mapping[str, Any], definition: Mapping[str, Any]) -> str | None:
+    """How a kept table differs from its definition in key schema or indexes; None when it does not."""
+    if existing["KeySchema"] != definition["KeySchema"]:
+        return "its key schema"
+    if _index_names(existing) != _index_names(definition):
+        return "its global secondary indexes"
+    return None
+
+
+def create_missing_tables(
+    client: DynamoDBClient,
+    definitions: Mapping[str, Mapping[str, Any]],
+    names: Mapping[str, str],
+) -> list[str]:
+    """Create each table that does not exist yet; return a warning per kept table that has drifted."""
+    existing: set[str] = set()
+    for page in client.get_paginator("list_tables").paginate():
+        existing.update(page["TableNames"])
+    warnings = []
+    for logical_id, definition in definitions.items():
+        name = names[logical_id]
+        if name not in existing:
+            client.create_table(TableName=name, **definition)
+            client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+            continue
+        difference = drift(client.describe_table(TableName=name)["Table"], definition)
+        if difference:
+            warnings.append(
+                f"table {name} was kept from an earlier run but {difference} differ from template.yaml: "
+                "`make clean` removes the local data so that it is created anew"
+            )
+    return warnings

@@ -1,0 +1,139 @@
+"""FeedbackButtons end to end: the demo page in headless Chromium against the local stack.
+
+Runs clients/web/e2e/feedback.e2e.mjs (playwright-core driving Debian's /usr/bin/chromium) on the demo
+server of examples/demo, then checks through the public GET API and DynamoDB Local that exactly one
+entry holds the final vote and comment. Screenshots land in test-artifacts/e2e/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+WEB = ROOT / "clients" / "web"
+DEMO = ROOT / "examples" / "demo"
+E2E_SCRIPT = WEB / "e2e" / "feedback.e2e.mjs"
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+VITE = ROOT / "node_modules" / ".bin" / "vite"
+USER_ID = "demo-user"
+QUESTION = "What is the capital of France?"
+NODE_COMMAND = ["node", str(E2E_SCRIPT)]
+FINAL_COMMENT = "On second thought, the answer is made up."
+
+
+def _newest_mtime(paths: list[Path]) -> float:
+    return max(
+        (p.stat().st_mtime for path in paths for p in ([path] if path.is_file() else path.rglob("*"))), default=0
+    )
+
+
+def _run(command: list[str], what: str, timeout: float = 180) -> None:
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"{what} failed ({' '.join(command)}):\n{done.stdout}\n{done.stderr}")
+
+
+@pytest.fixture(scope="module")
+def demo_page_built() -> None:
+    """The browser prerequisites, then the package's dist (if stale) and the demo page, built with vite."""
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: run `make e2e-deps` (installs Debian's chromium package).")
+    node = shutil.which("node")
+    if node is None or not (ROOT / "node_modules" / "playwright-core").is_dir() or not VITE.is_file():
+        pytest.fail("Node, playwright-core or vite is missing: run `make install` (npm ci at the repository root).")
+    package_sources = [WEB / "src", WEB / "package.json", WEB / "vite.config.ts"]
+    built = WEB / "dist" / "index.js"
+    if not built.is_file() or built.stat().st_mtime < _newest_mtime(package_sources):
+        _run([str(VITE), "build", "--logLevel", "warn", str(WEB)], "Building clients/web/dist")
+    _run([str(VITE), "build", "--config", str(DEMO / "vite.config.mjs")], "Building the demo page")
+
+
+@pytest.fixture
+def demo_url(stack: Any, api_key: str, demo_page_built: None) -> Iterator[str]:
+    """The demo server on a free port, as a subprocess (stopped afterwards)."""
+    command = [sys.executable, str(DEMO / "server.py"), "--api-url", stack.base_url, "--api-key", api_key]
+    process = subprocess.Popen(
+        [*command, "--port", "0", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        if not line.startswith("Demo: "):
+            process.kill()
+            pytest.fail(f"The demo server did not start: {line}\n{process.communicate(timeout=10)[1]}")
+        yield line.removeprefix("Demo: ")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_feedback_buttons_in_chromium(stack, demo_url, feedback_items):
+    # The page asks the demo server for its run; so do we, to know the token (one run per question).
+    run = requests.get(f"{demo_url}api/run", params={"question": QUESTION}, timeout=30)
+    assert run.status_code == 200, run.text
+    demo_run = run.json()
+    assert demo_run["feedback_token"].startswith("fb_") and demo_run["api_url"] == stack.base_url
+    assert "api_key" not in json.dumps(demo_run).lower()
+
+    done = subprocess.run(
+        [
+            "node",
+            str(E2E_SCRIPT),
+            demo_url,
+            stack.base_url,
+            "--user",
+            USER_ID,
+            "--question",
+            QUESTION,
+            "--artifacts",
+            str(ARTIFACTS),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    report = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
+    assert done.returncode == 0 and report.get("ok"), (
+        f"browser scenario failed (screenshots in {ARTIFACTS}):\n{report.get('error') or done.stdout}\n{done.stderr}"
+    )
+    assert report["run_id"] == demo_run["run_id"]
+    assert report["steps"][-1] == "final reload"
+    assert "Your feedback was not saved" in report["network_failure_message"]
+    assert "down for maintenance" in report["server_error_message"]
+    assert (ARTIFACTS / "demo-after-feedback.png").stat().st_size > 0
+
+    # The public GET API: the final vote and comment.
+    saved = requests.get(
+        f"{stack.base_url}/v1/feedback",
+        params={"feedback_token": demo_run["feedback_token"], "user_id": USER_ID},
+        timeout=10,
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["outcome"] == "negative"
+    assert saved.json()["comment"] == FINAL_COMMENT
+
+    # DynamoDB Local: exactly one entry for this run and user, whatever the clicks and failed saves.
+    items = feedback_items(demo_run["run_id"])
+    assert [(item["user_id"]["S"], item["outcome"]["S"], item["comment"]["S"]) for item in items] == [
+        (USER_ID, "negative", FINAL_COMMENT)
+    ]
