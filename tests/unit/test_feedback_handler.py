@@ -178,3 +178,11 @@ def test_unexpected_failure_is_500_json_without_stack_trace(aws, invoke, monkeyp
     assert status == 500
     assert body["error"]["code"] == "internal_error"
     assert "secret detail" not in json.dumps(body) and "Traceback" not in json.dumps(body)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_non_json_content_type_is_415(aws, invoke, content_type):
+    body = json.dumps({"feedback_token": aws.mint(), "outcome": "positive"})
+    event = load_event("feedback/post_feedback.json", body=body, **{"Content-Type": content_type})
+    assert_error(invoke("feedback", event), 415, "unsupported_media_type", "application/json")
+    assert aws.items() == []

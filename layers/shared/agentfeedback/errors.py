@@ -64,6 +64,11 @@ class PayloadTooLarge(ApiError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class ServiceUnavailable(ApiError):
     status_code = 503
     code = "service_unavailable"

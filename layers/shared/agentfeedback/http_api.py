@@ -8,7 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from agentfeedback.errors import (
     ApiError,
@@ -18,6 +21,7 @@ from agentfeedback.errors import (
     NotFound,
     PayloadTooLarge,
     Unauthorized,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from agentfeedback.models import MAX_BODY_BYTES
@@ -58,10 +62,17 @@ def _field_name(location: Any) -> str:
     return ".".join(parts) or "request body"
 
 
-def validation_error(app: APIGatewayRestResolver, exc: RequestValidationError) -> ApiError:
+def validation_error(
+    app: APIGatewayRestResolver, exc: RequestValidationError | RequestUnsupportedContentType
+) -> ApiError:
     """Turn pydantic's findings into one message that names each offending field."""
     if body_size(app) > MAX_BODY_BYTES:
         return PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
+    content_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type and content_type != "application/json":
+        return UnsupportedMediaType(
+            f"Send the body as JSON with Content-Type: application/json, not {content_type[:60]}."
+        )
     errors = list(exc.errors())
     if any(error.get("type") == "json_invalid" for error in errors):
         return InvalidJson("The request body is not valid JSON.")
@@ -103,8 +114,9 @@ def install_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
             logger.warning("request failed", extra={"code": exc.code, "reason": exc.message}, exc_info=exc)
         return error_response(exc)
 
-    @app.exception_handler(RequestValidationError)
-    def handle_validation_error(exc: RequestValidationError) -> Response[str]:
+    # Powertools raises RequestUnsupportedContentType (not a validation error) for e.g. text/plain bodies.
+    @app.exception_handler([RequestValidationError, RequestUnsupportedContentType])
+    def handle_validation_error(exc: RequestValidationError | RequestUnsupportedContentType) -> Response[str]:
         error = validation_error(app, exc)
         logger.info("request refused", extra={"code": error.code, "reason": error.message})
         return error_response(error)
