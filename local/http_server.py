@@ -12,6 +12,8 @@ from local.startup import LOOPBACK, StartupError
 
 class _GatewayHttpServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 resets connections when a burst of clients connect at once.
+    request_queue_size = 128
 
     def __init__(self, port: int, gateway: ApiGateway, access_log: bool) -> None:
         self.gateway = gateway

@@ -62,7 +62,13 @@ class Aws:
         return self.signer().mint(TokenClaims(run_id=run_id, **values))
 
     def items(self) -> list[dict[str, Any]]:
-        return self.dynamodb.scan(TableName=self.table, ConsistentRead=True)["Items"]
+        """The feedback entries (keys run_id#user_id), without the per-run user counters (keys run_id)."""
+        items = self.dynamodb.scan(TableName=self.table, ConsistentRead=True)["Items"]
+        return [item for item in items if "#" in item["pk"]["S"]]
+
+    def user_count(self, run_id: str) -> int:
+        item = self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": run_id}}).get("Item")
+        return int(item["user_count"]["N"]) if item else 0
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from agentfeedback import aws_clients
-from tests.unit.conftest import load_event
+from tests.unit.conftest import load_event, reset_caches
 
 
 def post(invoke, body, **headers):
@@ -186,3 +186,23 @@ def test_non_json_content_type_is_415(aws, invoke, content_type):
     event = load_event("feedback/post_feedback.json", body=body, **{"Content-Type": content_type})
     assert_error(invoke("feedback", event), 415, "unsupported_media_type", "application/json")
     assert aws.items() == []
+
+
+def test_distinct_users_per_run_are_capped_but_votes_can_still_change(aws, invoke, monkeypatch):
+    monkeypatch.setenv("MAX_USERS_PER_RUN", "2")
+    reset_caches()
+    token = aws.mint()
+    for user in ("u1", "u2"):
+        assert post(invoke, {"feedback_token": token, "outcome": "positive", "user_id": user})[0] == 200
+    assert_error(
+        post(invoke, {"feedback_token": token, "outcome": "positive", "user_id": "u3"}), 409, "user_limit_reached"
+    )
+    assert_error(post(invoke, {"feedback_token": token, "outcome": "negative"}), 409, "user_limit_reached")
+    status, _, body = post(invoke, {"feedback_token": token, "outcome": "negative", "user_id": "u1"})
+    assert status == 200 and body["outcome"] == "negative"
+    assert sorted(item["pk"]["S"] for item in aws.items()) == ["run-1#u1", "run-1#u2"]
+    assert aws.user_count("run-1") == 2
+    assert post(invoke, {"feedback_token": token, "outcome": "positive", "user_id": "u2"})[2]["outcome"] == "positive"
+    assert aws.user_count("run-1") == 2  # a change of vote does not count twice
+    other_run = aws.mint(run_id="run-2")
+    assert post(invoke, {"feedback_token": other_run, "outcome": "positive", "user_id": "u3"})[0] == 200

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from agentfeedback.errors import ServiceUnavailable
+from agentfeedback.errors import ApiError, ServiceUnavailable
 from agentfeedback.tokens import TokenClaims
 
 if TYPE_CHECKING:
@@ -93,10 +93,87 @@ def _storage_errors() -> Iterator[None]:
         raise ServiceUnavailable("Feedback storage is unreachable right now; retry shortly.") from exc
 
 
+class UserLimitReached(ApiError):
+    status_code = 409
+    code = "user_limit_reached"
+
+
+@dataclass(frozen=True)
+class _FeedbackWrite:
+    """The UpdateItem that writes one (run, user) entry."""
+
+    key: dict[str, Any]
+    expression: str
+    names: dict[str, str]
+    values: dict[str, Any]
+
+    def update(self, table: str, condition: str | None = None) -> dict[str, Any]:
+        call: dict[str, Any] = {
+            "TableName": table,
+            "Key": self.key,
+            "UpdateExpression": self.expression,
+            "ExpressionAttributeNames": self.names,
+            "ExpressionAttributeValues": self.values,
+        }
+        if condition:
+            call["ConditionExpression"] = condition
+        return call
+
+
+def _feedback_write(
+    claims: TokenClaims, user_id: str | None, outcome: str, comment: str | None, now: str
+) -> _FeedbackWrite:
+    assigned: dict[str, str] = {
+        "updated_at": now,
+        "outcome": outcome,
+        "tenant": claims.tenant,
+        "agent_id": claims.agent_id,
+        "run_id": claims.run_id,
+        "version_id": claims.version_id,
+        "user_id": user_id or "",
+        "feedback_id": feedback_id(claims.run_id, user_id),
+        "tenant_agent": f"{claims.tenant}#{claims.agent_id}",
+        "tenant_run": f"{claims.tenant}#{claims.run_id}",
+    }
+    removed = []
+    if comment:
+        assigned["comment"] = comment
+    else:
+        removed.append("comment")
+    if user_id:
+        # Sparse index: anonymous entries have no tenant_user and stay out of per-user queries.
+        assigned["tenant_user"] = f"{claims.tenant}#{user_id}"
+    # Every name goes through a placeholder: several of ours (comment, user, ...) are reserved words.
+    names = {f"#{name}": name for name in [*assigned, *removed, "created_at", "revision"]}
+    values: dict[str, Any] = {f":{name}": {"S": value} for name, value in assigned.items()}
+    values[":one"] = {"N": "1"}
+    sets = [f"#{name} = :{name}" for name in assigned]
+    # created_at is written once; later posts keep it, so the review index order is stable.
+    sets.append("#created_at = if_not_exists(#created_at, :updated_at)")
+    expression = "SET " + ", ".join(sets) + " ADD #revision :one"
+    if removed:
+        expression += " REMOVE " + ", ".join(f"#{name}" for name in removed)
+    key = {"pk": {"S": feedback_key(claims.run_id, user_id)}}
+    return _FeedbackWrite(key=key, expression=expression, names=names, values=values)
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
 class FeedbackStore:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    """One entry per (run, user), and at most max_users_per_run distinct users per run (0: no cap).
+
+    The cap keeps a leaked token from filling the table; changing an existing vote is always allowed.
+    A per-run counter (key: the bare run id) is raised with a conditional write before an entry is
+    created, so concurrent posts can never pass the cap. Plain conditional writes rather than a
+    transaction: a crash between the two can only leave the counter one too high, on the safe side.
+    """
+
+    def __init__(self, client: DynamoDBClient, table_name: str, max_users_per_run: int = 0) -> None:
         self._client = client
         self._table = table_name
+        self._max_users = max_users_per_run
 
     def save(
         self,
@@ -106,48 +183,61 @@ class FeedbackStore:
         comment: str | None,
         now: str | None = None,
     ) -> FeedbackEntry:
-        """One atomic UpdateItem: a retry or a change of mind overwrites, never duplicates."""
-        now = now or utc_now()
-        assigned: dict[str, str] = {
-            "updated_at": now,
-            "outcome": outcome,
-            "tenant": claims.tenant,
-            "agent_id": claims.agent_id,
-            "run_id": claims.run_id,
-            "version_id": claims.version_id,
-            "user_id": user_id or "",
-            "feedback_id": feedback_id(claims.run_id, user_id),
-            "tenant_agent": f"{claims.tenant}#{claims.agent_id}",
-            "tenant_run": f"{claims.tenant}#{claims.run_id}",
-        }
-        removed = []
-        if comment:
-            assigned["comment"] = comment
-        else:
-            removed.append("comment")
-        if user_id:
-            # Sparse index: anonymous entries have no tenant_user and stay out of per-user queries.
-            assigned["tenant_user"] = f"{claims.tenant}#{user_id}"
-        # Every name goes through a placeholder: several of ours (comment, user, ...) are reserved words.
-        names = {f"#{name}": name for name in [*assigned, *removed, "created_at", "revision"]}
-        values: dict[str, Any] = {f":{name}": {"S": value} for name, value in assigned.items()}
-        values[":one"] = {"N": "1"}
-        sets = [f"#{name} = :{name}" for name in assigned]
-        # created_at is written once; later posts keep it, so the review index order is stable.
-        sets.append("#created_at = if_not_exists(#created_at, :updated_at)")
-        expression = "SET " + ", ".join(sets) + " ADD #revision :one"
-        if removed:
-            expression += " REMOVE " + ", ".join(f"#{name}" for name in removed)
-        with _storage_errors():
-            response = self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": feedback_key(claims.run_id, user_id)}},
-                UpdateExpression=expression,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )
+        """A retry or a change of mind overwrites the one entry of (run, user); nothing is ever duplicated."""
+        write = _feedback_write(claims, user_id, outcome, comment, now or utc_now())
+        if not self._max_users:
+            return self._write(write, condition=None)
+        if not self._count_user(claims.run_id, +1):
+            # The run is full: only users who already voted may change their vote.
+            entry = self._write(write, condition="attribute_exists(pk)")
+            if entry is None:
+                raise UserLimitReached(
+                    f"This run already has feedback from {self._max_users} different users, the most one run "
+                    "accepts; users who already voted can still change their vote."
+                )
+            return entry
+        created = self._write(write, condition="attribute_not_exists(pk)")
+        if created is not None:
+            return created
+        # Not a new user after all (a change of vote, or a concurrent first post): undo the count, overwrite.
+        self._count_user(claims.run_id, -1)
+        return self._write(write, condition=None)
+
+    @overload
+    def _write(self, write: _FeedbackWrite, condition: None) -> FeedbackEntry: ...
+    @overload
+    def _write(self, write: _FeedbackWrite, condition: str) -> FeedbackEntry | None: ...
+    def _write(self, write: _FeedbackWrite, condition: str | None) -> FeedbackEntry | None:
+        """The UpdateItem; None when its condition does not hold."""
+        try:
+            with _storage_errors():
+                response = self._client.update_item(**write.update(self._table, condition), ReturnValues="ALL_NEW")
+        except ClientError as exc:
+            if condition and _error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
         return FeedbackEntry.from_item(response["Attributes"])
+
+    def _count_user(self, run_id: str, delta: int) -> bool:
+        """Move the run's user counter by delta; False when raising it would pass the cap."""
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            # No '#': a run id never holds one, so this key cannot collide with a (run, user) entry.
+            "Key": {"pk": {"S": run_id}},
+            "UpdateExpression": "ADD user_count :delta",
+            "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
+        }
+        if delta > 0:
+            update["ConditionExpression"] = "attribute_not_exists(user_count) OR user_count < :cap"
+            update["ExpressionAttributeValues"][":cap"] = {"N": str(self._max_users)}
+        try:
+            with _storage_errors():
+                self._client.update_item(**update)
+        except ClientError as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def get(self, run_id: str, user_id: str | None) -> FeedbackEntry | None:
         with _storage_errors():

@@ -30,6 +30,7 @@ class Settings:
     previous_token_key_ids: tuple[str, ...]
     token_lifetime_days: int  # 0: tokens never expire
     run_retention_days: int  # 0: runs are kept forever
+    max_users_per_run: int  # distinct users one run's token may create entries for; 0: no cap
     allowed_origins: tuple[str, ...]
 
     @classmethod
@@ -47,6 +48,7 @@ class Settings:
             previous_token_key_ids=_split(env.get("PREVIOUS_TOKEN_KEY_IDS", "")),
             token_lifetime_days=_non_negative_int(env, "TOKEN_LIFETIME_DAYS", 30),
             run_retention_days=_non_negative_int(env, "RUN_RETENTION_DAYS", 90),
+            max_users_per_run=_non_negative_int(env, "MAX_USERS_PER_RUN", 1000),
             allowed_origins=_split(env.get("ALLOWED_ORIGINS", "*")) or ("*",),
         )
 

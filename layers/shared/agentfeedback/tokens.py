@@ -46,6 +46,9 @@ class TokenClaims:
             value = getattr(self, name)
             if not isinstance(value, str) or not value or len(value) > MAX_CLAIM_CHARS:
                 raise ValueError(f"{name} must be a non-empty string of at most {MAX_CLAIM_CHARS} characters")
+        if "#" in self.run_id:
+            # Feedback keys are run_id#user_id, and a bare run_id keys the run's user counter.
+            raise ValueError("run_id may not contain '#'")
 
 
 def _b64url(data: bytes) -> str:
