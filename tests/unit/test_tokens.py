@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from agentfeedback.errors import InvalidFeedbackToken
 from agentfeedback.tokens import TokenClaims, TokenVerifier
+from tests.forged_tokens import FORGERIES, encode, parts
 
 CLAIMS = TokenClaims(tenant="acme", agent_id="support-bot", run_id="run-1", version_id="v1")
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def parts(token: str) -> tuple[dict, dict, str]:
-    header, payload, signature = token.removeprefix("fb_").split(".")
-    pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
-    return (
-        json.loads(base64.urlsafe_b64decode(pad(header))),
-        json.loads(base64.urlsafe_b64decode(pad(payload))),
-        signature,
-    )
 
 
 def refused(verifier: TokenVerifier, token: str) -> str:
@@ -76,50 +59,15 @@ def test_future_dated_token_is_refused(aws, verifier):
     assert "future" in refused(verifier, token)
 
 
-def test_tampered_payload_is_refused(aws, verifier):
-    header, _payload, signature = aws.signer().mint(CLAIMS).removeprefix("fb_").split(".")
-    claims = parts(aws.signer().mint(CLAIMS))[1] | {"ten": "other-tenant"}
-    forged_payload = b64(json.dumps(claims).encode())
-    refused(verifier, f"fb_{header}.{forged_payload}.{signature}")
-
-
-def test_signature_from_another_private_key_is_refused(aws, verifier):
-    header, payload, _ = aws.signer().mint(CLAIMS).removeprefix("fb_").split(".")
-    attacker = ec.generate_private_key(ec.SECP256R1())
-    forged = jwt.encode(
-        parts(aws.signer().mint(CLAIMS))[1], attacker, algorithm="ES256", headers=parts(f"fb_{header}.{payload}.x")[0]
-    )
-    refused(verifier, "fb_" + forged)
+@pytest.mark.parametrize("attack", sorted(FORGERIES))
+def test_forged_token_is_refused(aws, verifier, attack):
+    public_der = aws.kms.get_public_key(KeyId=aws.key_arn)["PublicKey"]
+    refused(verifier, FORGERIES[attack](aws.signer().mint(CLAIMS), public_der))
 
 
 def test_token_from_another_kms_key_is_refused(aws, verifier):
     other_key = aws.create_token_key()
     assert "unknown key" in refused(verifier, aws.signer(key_arn=other_key).mint(CLAIMS))
-
-
-def test_alg_none_is_refused(aws, verifier):
-    header, payload, _ = parts(aws.signer().mint(CLAIMS))
-    unsigned = f"{b64(json.dumps(header | {'alg': 'none'}).encode())}.{b64(json.dumps(payload).encode())}."
-    assert "ES256" in refused(verifier, "fb_" + unsigned)
-
-
-def test_hs256_signed_with_the_public_key_is_refused(aws, verifier):
-    header, payload, _ = parts(aws.signer().mint(CLAIMS))
-    public_pem = aws.kms.get_public_key(KeyId=aws.key_arn)["PublicKey"]
-    pem = serialization.load_der_public_key(public_pem).public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    signing_input = f"{b64(json.dumps(header | {'alg': 'HS256'}).encode())}.{b64(json.dumps(payload).encode())}"
-    import hashlib
-    import hmac
-
-    signature = b64(hmac.new(pem, signing_input.encode(), hashlib.sha256).digest())
-    refused(verifier, f"fb_{signing_input}.{signature}")
-
-
-def test_stripped_signature_is_refused(aws, verifier):
-    header, payload, _ = aws.signer().mint(CLAIMS).removeprefix("fb_").split(".")
-    refused(verifier, f"fb_{header}.{payload}.")
 
 
 @pytest.mark.parametrize("cut", [1, 10, 40])
@@ -136,11 +84,11 @@ def test_garbage_is_refused(verifier, token):
     refused(verifier, token)
 
 
-@pytest.mark.parametrize("kid", [None, 42, ["x"], {"a": 1}, "../../etc/passwd", "' OR 1=1 --"])
-def test_unknown_or_injected_kid_is_refused(aws, verifier, kid):
+@pytest.mark.parametrize("kid", [None, 42, ["x"], {"a": 1}])
+def test_kid_that_is_not_a_string_is_refused(aws, verifier, kid):
     header, payload, signature = parts(aws.signer().mint(CLAIMS))
     new_header = {k: v for k, v in header.items() if k != "kid"} | ({"kid": kid} if kid is not None else {})
-    refused(verifier, f"fb_{b64(json.dumps(new_header).encode())}.{b64(json.dumps(payload).encode())}.{signature}")
+    refused(verifier, encode(new_header, payload, signature))
 
 
 def test_previous_key_is_still_accepted_during_rotation(aws):
