@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agentfeedback.feedback_service import read_feedback, submit_feedback, to_response
+from agentfeedback.feedback_service import read_feedback, record_feedback, submit_feedback, to_response
 from agentfeedback.http_api import cors_config, ensure_body_within_limit, install_error_handlers
 from agentfeedback.models import MAX_USER_ID_CHARS, FeedbackRequest, FeedbackResponse, FeedbackState
 from agentfeedback.settings import get_settings
@@ -24,7 +24,9 @@ install_error_handlers(app, logger)
 @app.post("/v1/feedback")
 def post_feedback(body: FeedbackRequest) -> FeedbackResponse:
     ensure_body_within_limit(app)
-    return to_response(submit_feedback(body))
+    entry = submit_feedback(body)
+    record_feedback(metrics, entry)
+    return to_response(entry)
 
 
 @app.get("/v1/feedback")

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
 from agentfeedback import aws_clients
 from agentfeedback.feedback_store import FeedbackEntry, FeedbackStore
 from agentfeedback.models import FeedbackRequest, FeedbackResponse, FeedbackState
 from agentfeedback.settings import get_settings
 from agentfeedback.tokens import TokenVerifier
+
+logger = Logger(child=True)
 
 
 @lru_cache(maxsize=1)
@@ -19,7 +24,8 @@ def default_verifier() -> TokenVerifier:
 
 @lru_cache(maxsize=1)
 def default_store() -> FeedbackStore:
-    return FeedbackStore(aws_clients.dynamodb(), get_settings().feedback_table)
+    settings = get_settings()
+    return FeedbackStore(aws_clients.dynamodb(), settings.feedback_table, settings.max_users_per_run)
 
 
 def submit_feedback(
@@ -35,6 +41,33 @@ def submit_feedback(
         outcome=request.outcome,
         comment=request.comment or None,
     )
+
+
+def record_feedback(metrics: Metrics, entry: FeedbackEntry) -> None:
+    """EMF metrics (feedback by agent and outcome; first-time vs changed votes) and one log line for review.
+
+    `metrics` must be the handler's own instance: extra dimension sets live on the instance, not shared.
+    """
+    metrics.add_dimension(name="agent", value=entry.agent_id)
+    metrics.add_dimension(name="outcome", value=entry.outcome)
+    # The same figures without the agent: the dashboard's and the alarm's all-agents satisfaction.
+    metrics.add_dimensions(service=metrics.provider.service or "agent-feedback", outcome=entry.outcome)
+    first_vote = entry.revision == 1
+    metrics.add_metric(name="Feedback", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="FirstVotes", unit=MetricUnit.Count, value=1 if first_vote else 0)
+    metrics.add_metric(name="ChangedVotes", unit=MetricUnit.Count, value=0 if first_vote else 1)
+    # Read by the dashboard's "latest comments" table. No user id: erasing a user cannot reach the logs.
+    fields: dict[str, object] = {
+        "tenant": entry.tenant,
+        "agent_id": entry.agent_id,
+        "run_id": entry.run_id,
+        "version_id": entry.version_id,
+        "outcome": entry.outcome,
+        "revision": entry.revision,
+    }
+    if entry.comment:
+        fields["comment"] = entry.comment
+    logger.info("feedback saved", extra=fields)
 
 
 def read_feedback(

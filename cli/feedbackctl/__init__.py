@@ -1,0 +1,1 @@
+"""feedbackctl: review end-user feedback on your agents from a terminal (`feedbackctl --help`)."""

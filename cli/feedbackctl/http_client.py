@@ -1,0 +1,129 @@
+"""A small client of the feedback API: base URL, API key, and errors that repeat what the server said."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+DEFAULT_API_URL = "http://127.0.0.1:3000"
+API_URL_ENV = "FEEDBACK_API_URL"
+API_KEY_ENV = "FEEDBACK_API_KEY"
+USER_AGENT = "feedbackctl/0.1"
+# API Gateway gives up after 29 s; wait a little longer so its own timeout message reaches the user.
+TIMEOUT_SECONDS = 35.0
+
+
+class ApiClientError(Exception):
+    """A request failed; the message is what to tell the user (the server's own message when it sent one)."""
+
+    def __init__(self, message: str, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def connection_options() -> argparse.ArgumentParser:
+    """A parent parser, so that --api-url may also follow the command: `feedbackctl list --api-url URL ...`."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--api-url",
+        default=argparse.SUPPRESS,
+        help=f"base URL of the API, e.g. the stack's ApiUrl output (default: ${API_URL_ENV} or {DEFAULT_API_URL})",
+    )
+    return parent
+
+
+def path(*segments: str) -> str:
+    """A URL path from raw segments, each percent-encoded (a user id may hold '/', '@' or spaces)."""
+    return "/" + "/".join(quote(segment, safe="") for segment in segments)
+
+
+class FeedbackApiClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        session: requests.Session | None = None,
+        timeout: float = TIMEOUT_SECONDS,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._session = session or requests.Session()
+        self._timeout = timeout
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, env: Mapping[str, str] | None = None) -> FeedbackApiClient:
+        env = os.environ if env is None else env
+        base_url = getattr(args, "api_url", None) or env.get(API_URL_ENV) or DEFAULT_API_URL
+        return cls(base_url, env.get(API_KEY_ENV) or None)
+
+    def get(self, url_path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("GET", url_path, params=params)
+
+    def delete(self, url_path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("DELETE", url_path, params=params)
+
+    def post(self, url_path: str, body: Any) -> Any:
+        return self.request("POST", url_path, body=body)
+
+    def put(self, url_path: str, body: Any) -> Any:
+        return self.request("PUT", url_path, body=body)
+
+    def request(self, method: str, url_path: str, params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
+        if not self._api_key:
+            raise ApiClientError(
+                f"No API key: set {API_KEY_ENV} to an API key of your tenant "
+                "(against the local stack: feedbackctl keys create --local --tenant TENANT)."
+            )
+        url = self.base_url + url_path
+        query = {name: _query_value(value) for name, value in (params or {}).items() if value is not None}
+        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json", "User-Agent": USER_AGENT}
+        try:
+            response = self._session.request(
+                method, url, params=query, json=body, headers=headers, timeout=self._timeout
+            )
+        except requests.ConnectionError as exc:
+            raise ApiClientError(
+                f"Cannot reach the API at {self.base_url}: is it running (make local), "
+                f"and are --api-url / {API_URL_ENV} right?"
+            ) from exc
+        except requests.Timeout as exc:
+            raise ApiClientError(f"The API at {self.base_url} did not answer within {self._timeout:.0f} s.") from exc
+        except requests.RequestException as exc:
+            raise ApiClientError(f"The request to {url} failed: {exc}") from exc
+        if response.status_code >= 400:
+            raise self._error(response)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiClientError(
+                f"The API at {self.base_url} answered {method} {url_path} with something other than JSON: "
+                "is --api-url the API's base URL?"
+            ) from None
+
+    def _error(self, response: requests.Response) -> ApiClientError:
+        code: str | None = None
+        try:
+            error = response.json()["error"]
+            message = str(error["message"])
+            code = error.get("code")
+        except (ValueError, KeyError, TypeError):
+            text = response.text.strip()
+            message = text[:300] if text else (response.reason or "no message")
+        if response.status_code == 401:
+            message += f" (the key comes from {API_KEY_ENV})"
+        label = f"{response.status_code} {code}" if code else str(response.status_code)
+        return ApiClientError(f"{label}: {message}", status=response.status_code, code=code)
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

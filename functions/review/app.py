@@ -1,0 +1,93 @@
+"""Feedback review routes (API key required, tenant-scoped): list, summarise and erase feedback; read a run."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agentfeedback import review_service
+from agentfeedback.http_api import caller_tenant, install_error_handlers
+from agentfeedback.models import MAX_USER_ID_CHARS, Outcome
+from agentfeedback.review_cursor import MAX_CURSOR_CHARS
+from agentfeedback.review_models import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    ErasedUser,
+    FeedbackPage,
+    FeedbackSummary,
+    RunDetail,
+    RunFeedback,
+)
+from agentfeedback.review_store import FeedbackFilter
+
+logger = Logger()
+tracer = Tracer()
+app = APIGatewayRestResolver(enable_validation=True)
+install_error_handlers(app, logger)
+
+Tenant = Annotated[str, Path(min_length=1, max_length=63)]
+AgentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+RunId = Annotated[str, Path(min_length=1, max_length=128)]
+UserId = Annotated[str, Path(min_length=1, max_length=MAX_USER_ID_CHARS)]
+Time = Annotated[str | None, Query(max_length=40, description="ISO 8601 date or time; UTC unless an offset is given.")]
+Version = Annotated[str | None, Query(min_length=1, max_length=64, description="An agent version id.")]
+
+
+def _decoded(name: str, routed: str) -> str:
+    # REST APIs pass `path` still percent-encoded, but pathParameters decoded (a user id may hold '@' or '/').
+    return str((app.current_event.path_parameters or {}).get(name, routed))
+
+
+@app.get("/v1/<tenant>/agents/<agent_id>/feedback")
+def list_feedback(
+    tenant: Tenant,
+    agent_id: AgentId,
+    outcome: Annotated[Outcome | None, Query()] = None,
+    user_id: Annotated[str | None, Query(min_length=1, max_length=MAX_USER_ID_CHARS)] = None,
+    version: Version = None,
+    has_comment: Annotated[bool | None, Query()] = None,
+    since: Time = None,
+    until: Time = None,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR_CHARS)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+) -> FeedbackPage:
+    return review_service.list_feedback(
+        caller_tenant(app, tenant),
+        agent_id,
+        FeedbackFilter(outcome=outcome, user_id=user_id, version=version, has_comment=has_comment),
+        review_service.Window.parse(since, until),
+        limit,
+        cursor,
+    )
+
+
+@app.get("/v1/<tenant>/agents/<agent_id>/feedback/summary")
+def feedback_summary(
+    tenant: Tenant, agent_id: AgentId, since: Time = None, until: Time = None, version: Version = None
+) -> FeedbackSummary:
+    owner = caller_tenant(app, tenant)
+    return review_service.feedback_summary(owner, agent_id, review_service.summary_window(since, until), version)
+
+
+@app.get("/v1/<tenant>/agents/<agent_id>/runs/<run_id>")
+def get_run(tenant: Tenant, agent_id: AgentId, run_id: RunId) -> RunDetail:
+    return review_service.run_detail(caller_tenant(app, tenant), agent_id, _decoded("run_id", run_id))
+
+
+@app.get("/v1/<tenant>/agents/<agent_id>/runs/<run_id>/feedback")
+def get_run_feedback(tenant: Tenant, agent_id: AgentId, run_id: RunId) -> RunFeedback:
+    return review_service.run_feedback(caller_tenant(app, tenant), agent_id, _decoded("run_id", run_id))
+
+
+@app.delete("/v1/<tenant>/feedback/users/<user_id>")
+def erase_user(tenant: Tenant, user_id: UserId) -> ErasedUser:
+    return review_service.erase_user(caller_tenant(app, tenant), _decoded("user_id", user_id))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,138 @@
+"""Response shapes of the review routes (the API key holder reads its tenant's feedback)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agentfeedback.feedback_store import FeedbackEntry
+from agentfeedback.models import Outcome
+from agentfeedback.satisfaction import VoteTally
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 30
+FIGURE_DECIMALS = 4
+
+
+class FeedbackItem(BaseModel):
+    id: str
+    agent_id: str
+    run_id: str
+    outcome: Outcome
+    comment: str | None
+    user_id: str | None
+    version: str = Field(description="The agent version id the run used.")
+    created_at: str
+    updated_at: str
+    revision: int = Field(description="1 for a first vote; each change of mind adds 1.")
+
+    @classmethod
+    def from_entry(cls, entry: FeedbackEntry) -> FeedbackItem:
+        return cls(
+            id=entry.id,
+            agent_id=entry.agent_id,
+            run_id=entry.run_id,
+            outcome=entry.outcome,  # type: ignore[arg-type]
+            comment=entry.comment,
+            user_id=entry.user_id,
+            version=entry.version_id,
+            created_at=entry.created_at,
+            updated_at=entry.updated_at,
+            revision=entry.revision,
+        )
+
+
+class FeedbackPage(BaseModel):
+    items: list[FeedbackItem]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page. A page may be shorter than "
+        "`limit` (even empty) while a cursor follows."
+    )
+
+
+class RunFeedback(BaseModel):
+    run_id: str
+    items: list[FeedbackItem]
+
+
+class RunVersion(BaseModel):
+    id: str
+    properties: dict[str, Any]
+
+
+class RunDetail(BaseModel):
+    id: str
+    agent_id: str
+    schema_id: int
+    version: RunVersion
+    task_input: Any
+    task_output: Any
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    duration_seconds: float
+    created_at: str
+    metadata: dict[str, Any]
+    feedback: list[FeedbackItem]
+
+
+class SatisfactionInterval(BaseModel):
+    low: float
+    high: float
+
+
+class Figures(BaseModel):
+    positive: int
+    negative: int
+    total: int = Field(description="positive + negative: current votes, one per run and user.")
+    satisfaction: float | None = Field(description="positive / total; null without votes.")
+    interval: SatisfactionInterval | None = Field(description="95% Wilson score interval of satisfaction.")
+    runs: int | None = Field(description="Runs created in the slice; null when it cannot be counted by index.")
+    runs_with_feedback: int | None
+    feedback_share: float | None = Field(description="runs_with_feedback / runs.")
+
+    @classmethod
+    def of(cls, tally: VoteTally, runs: int | None = None, runs_with_feedback: int | None = None) -> Figures:
+        interval = tally.interval
+        satisfaction = tally.satisfaction
+        share = runs_with_feedback / runs if runs and runs_with_feedback is not None else None
+        return cls(
+            positive=tally.positive,
+            negative=tally.negative,
+            total=tally.total,
+            satisfaction=None if satisfaction is None else round(satisfaction, FIGURE_DECIMALS),
+            interval=None
+            if interval is None
+            else SatisfactionInterval(
+                low=round(interval.low, FIGURE_DECIMALS), high=round(interval.high, FIGURE_DECIMALS)
+            ),
+            runs=runs,
+            runs_with_feedback=runs_with_feedback if runs is not None else None,
+            feedback_share=None if share is None else round(share, FIGURE_DECIMALS),
+        )
+
+
+class VersionFigures(Figures):
+    version: str
+    last_feedback_at: str | None
+
+
+class DayFigures(Figures):
+    day: str = Field(description="UTC day, YYYY-MM-DD.")
+
+
+class FeedbackSummary(BaseModel):
+    agent_id: str
+    since: str
+    until: str = Field(description="Exclusive end of the window.")
+    version: str | None = Field(description="The version filter, if any.")
+    overall: Figures
+    by_version: list[VersionFigures] = Field(description="Most recently rated version first.")
+    by_day: list[DayFigures] = Field(description="Oldest day first; days with neither runs nor votes are left out.")
+
+
+class ErasedUser(BaseModel):
+    user_id: str
+    erased: int = Field(description="How many feedback entries were deleted.")

@@ -1,0 +1,278 @@
+"""The review flows behind the authenticated review routes: list, run detail, summary, erasure."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from aws_lambda_powertools import Logger
+
+from agentfeedback import aws_clients
+from agentfeedback.errors import NotFound, ValidationFailed
+from agentfeedback.review_cursor import decode_cursor, encode_cursor
+from agentfeedback.review_models import (
+    DayFigures,
+    ErasedUser,
+    FeedbackItem,
+    FeedbackPage,
+    FeedbackSummary,
+    Figures,
+    RunDetail,
+    RunFeedback,
+    RunVersion,
+    VersionFigures,
+)
+from agentfeedback.review_store import FeedbackFilter, ReviewStore, RunStamp, TimeRange, Vote
+from agentfeedback.run_store import RunRecord, RunStore
+from agentfeedback.satisfaction import VoteTally
+from agentfeedback.settings import get_settings
+
+logger = Logger(child=True)
+
+DEFAULT_SUMMARY_DAYS = 30
+MAX_SUMMARY_DAYS = 366
+
+
+def default_review_store() -> ReviewStore:
+    settings = get_settings()
+    return ReviewStore(aws_clients.dynamodb(), settings.feedback_table, settings.runs_table)
+
+
+def default_run_store() -> RunStore:
+    settings = get_settings()
+    return RunStore(aws_clients.dynamodb(), settings.runs_table, settings.run_retention_days)
+
+
+def stored_time(moment: datetime) -> str:
+    """The stored timestamp format (fixed width, so that text order is time order)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(name: str, value: str) -> datetime:
+    """An ISO 8601 date or date-time; without an offset it is UTC, and a bare date is that day's midnight."""
+    text = value.strip()
+    parsed: datetime | None
+    try:
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        # Converting an offset at the edge of year 9999 overflows; so does the window arithmetic.
+        parsed = parsed.astimezone(UTC) if parsed.year < 9999 else None
+    except (ValueError, OverflowError):
+        parsed = None
+    if parsed is None or parsed.year < 2000:
+        raise ValidationFailed(
+            f"Invalid request: {name}: expected an ISO 8601 date or time, e.g. 2026-11-26 or 2026-11-26T17:00:00Z "
+            "(UTC unless an offset is given)."
+        )
+    return parsed
+
+
+@dataclass(frozen=True)
+class Window:
+    """[since, until): since inclusive, until exclusive; either side may be open."""
+
+    since: datetime | None
+    until: datetime | None
+
+    @classmethod
+    def parse(cls, since: str | None, until: str | None) -> Window:
+        window = cls(
+            since=parse_time("since", since) if since else None,
+            until=parse_time("until", until) if until else None,
+        )
+        if window.since and window.until and window.since >= window.until:
+            raise ValidationFailed("Invalid request: since must be earlier than until.")
+        return window
+
+    def time_range(self) -> TimeRange:
+        # Stored times have microsecond precision, so "before until" is "at most until - 1 µs".
+        return TimeRange(
+            lowest=stored_time(self.since) if self.since else None,
+            highest=stored_time(self.until - timedelta(microseconds=1)) if self.until else None,
+        )
+
+
+def list_feedback(
+    tenant: str,
+    agent_id: str,
+    filters: FeedbackFilter,
+    window: Window,
+    limit: int,
+    cursor: str | None = None,
+    store: ReviewStore | None = None,
+) -> FeedbackPage:
+    times = window.time_range()
+    tenant_agent = f"{tenant}#{agent_id}"
+    start = decode_cursor(cursor, tenant_agent, times.lowest, times.highest) if cursor else None
+    entries, position = (store or default_review_store()).feedback_page(tenant, agent_id, filters, times, limit, start)
+    return FeedbackPage(
+        items=[FeedbackItem.from_entry(entry) for entry in entries],
+        next_cursor=encode_cursor(position) if position else None,
+    )
+
+
+def _run_not_found(agent_id: str, run_id: str) -> NotFound:
+    days = get_settings().run_retention_days
+    kept = f" Runs are kept for {days} days." if days else ""
+    return NotFound(f"No run {run_id[:128]!r} of agent {agent_id!r} in this tenant.{kept}")
+
+
+def _run_of_agent(tenant: str, agent_id: str, run_id: str, runs: RunStore | None) -> RunRecord | None:
+    record = (runs or default_run_store()).get(tenant, run_id)
+    return record if record is not None and record.agent_id == agent_id else None
+
+
+def run_detail(
+    tenant: str,
+    agent_id: str,
+    run_id: str,
+    store: ReviewStore | None = None,
+    runs: RunStore | None = None,
+) -> RunDetail:
+    record = _run_of_agent(tenant, agent_id, run_id, runs)
+    if record is None:
+        raise _run_not_found(agent_id, run_id)
+    feedback = (store or default_review_store()).run_feedback(tenant, agent_id, run_id)
+    return RunDetail(
+        id=record.run_id,
+        agent_id=record.agent_id,
+        schema_id=record.schema_id,
+        version=RunVersion(id=record.version_id, properties=record.version_properties),
+        task_input=record.task_input,
+        task_output=record.task_output,
+        model=record.model,
+        input_tokens=record.input_tokens,
+        output_tokens=record.output_tokens,
+        cost_usd=record.cost_usd,
+        duration_seconds=record.duration_seconds,
+        created_at=record.created_at,
+        metadata=record.metadata,
+        feedback=[FeedbackItem.from_entry(entry) for entry in feedback],
+    )
+
+
+def run_feedback(
+    tenant: str,
+    agent_id: str,
+    run_id: str,
+    store: ReviewStore | None = None,
+    runs: RunStore | None = None,
+) -> RunFeedback:
+    entries = (store or default_review_store()).run_feedback(tenant, agent_id, run_id)
+    # Feedback outlives its run (runs expire); only an unknown run with no feedback at all is a 404.
+    if not entries and _run_of_agent(tenant, agent_id, run_id, runs) is None:
+        raise _run_not_found(agent_id, run_id)
+    return RunFeedback(run_id=run_id, items=[FeedbackItem.from_entry(entry) for entry in entries])
+
+
+def summary_window(since: str | None, until: str | None, now: datetime | None = None) -> Window:
+    """Defaults to the last 30 days; longer than a year is refused (the summary reads every vote in it)."""
+    parsed = Window.parse(since, until)
+    end = parsed.until or (now or datetime.now(UTC))
+    start = parsed.since or end - timedelta(days=DEFAULT_SUMMARY_DAYS)
+    if start >= end:
+        raise ValidationFailed("Invalid request: since must be earlier than until.")
+    if end - start > timedelta(days=MAX_SUMMARY_DAYS):
+        raise ValidationFailed(f"Invalid request: the summary window may span at most {MAX_SUMMARY_DAYS} days.")
+    return Window(since=start, until=end)
+
+
+def summarise(
+    agent_id: str,
+    window: Window,
+    votes: Iterable[Vote],
+    runs: Iterable[RunStamp],
+    version: str | None = None,
+) -> FeedbackSummary:
+    """Satisfaction per version and per UTC day of the vote, and the share of the window's runs that got feedback.
+
+    A vote counts on the day it was first given (created_at); a changed vote moves, it is not added. A run
+    "got feedback" when at least one vote on it was given in the window.
+    """
+    assert window.since is not None and window.until is not None
+    overall = VoteTally()
+    per_version: dict[str, VoteTally] = defaultdict(VoteTally)
+    last_vote: dict[str, str] = {}
+    per_day: dict[str, VoteTally] = defaultdict(VoteTally)
+    rated_runs: set[str] = set()
+    for vote in votes:
+        overall.add(vote.outcome)
+        per_version[vote.version_id].add(vote.outcome)
+        last_vote[vote.version_id] = max(last_vote.get(vote.version_id, ""), vote.created_at)
+        per_day[vote.created_at[:10]].add(vote.outcome)
+        rated_runs.add(vote.run_id)
+
+    run_list = list(runs)
+    # Runs carry their version only if the runs index projects it; otherwise per-version shares are unknown.
+    versions_known = all(run.version_id is not None for run in run_list)
+    if version is not None and versions_known:
+        run_list = [run for run in run_list if run.version_id == version]
+    runs_counted = version is None or versions_known
+
+    def run_counts(selected: Iterable[RunStamp]) -> tuple[int | None, int | None]:
+        if not runs_counted:
+            return None, None
+        ids = {run.run_id for run in selected}
+        return len(ids), len(ids & rated_runs)
+
+    days_with_runs: dict[str, list[RunStamp]] = defaultdict(list)
+    for run in run_list:
+        days_with_runs[run.created_at[:10]].append(run)
+
+    def version_figures(version_id: str, tally: VoteTally) -> VersionFigures:
+        of_version = (run for run in run_list if run.version_id == version_id)
+        counts = run_counts(of_version) if versions_known else (None, None)
+        figures = Figures.of(tally, *counts).model_dump()
+        return VersionFigures(version=version_id, last_feedback_at=last_vote[version_id], **figures)
+
+    by_version = [
+        version_figures(version_id, tally)
+        for version_id, tally in sorted(per_version.items(), key=lambda pair: last_vote[pair[0]], reverse=True)
+    ]
+    by_day = [
+        DayFigures(day=day, **Figures.of(per_day[day], *run_counts(days_with_runs[day])).model_dump())
+        for day in sorted(set(per_day) | set(days_with_runs))
+    ]
+    return FeedbackSummary(
+        agent_id=agent_id,
+        since=stored_time(window.since),
+        until=stored_time(window.until),
+        version=version,
+        overall=Figures.of(overall, *run_counts(run_list)),
+        by_version=by_version,
+        by_day=by_day,
+    )
+
+
+def feedback_summary(
+    tenant: str,
+    agent_id: str,
+    window: Window,
+    version: str | None = None,
+    store: ReviewStore | None = None,
+) -> FeedbackSummary:
+    store = store or default_review_store()
+    times = window.time_range()
+    return summarise(
+        agent_id,
+        window,
+        votes=store.votes(tenant, agent_id, times, version),
+        runs=store.runs(tenant, agent_id, times),
+        version=version,
+    )
+
+
+def erase_user(tenant: str, user_id: str, store: ReviewStore | None = None) -> ErasedUser:
+    """Delete every feedback entry of one end user in the tenant (all agents). Safe to repeat.
+
+    The by_user index is eventually consistent: an entry written a moment ago may be missed; repeating the
+    request then erases it.
+    """
+    store = store or default_review_store()
+    erased = sum(store.delete_user_entry(key, tenant, user_id) for key in store.user_entry_keys(tenant, user_id))
+    # The user id itself is not logged: that would keep what the request asked to erase.
+    logger.info("end-user feedback erased", extra={"tenant": tenant, "erased": erased})
+    return ErasedUser(user_id=user_id, erased=erased)
