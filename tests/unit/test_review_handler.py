@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 
 from agentfeedback import aws_clients, review_store
-from agentfeedback.feedback_store import FeedbackStore, feedback_id
+from agentfeedback.feedback_store import FeedbackStore, UserLimitReached, feedback_id
 from agentfeedback.review_cursor import encode_cursor
 from agentfeedback.run_store import RunRecord, RunStore
 from agentfeedback.tokens import TokenClaims
@@ -395,8 +395,9 @@ def test_summary_matches_hand_computation(aws, invoke, summary_fixture):
     assert v2["version"] == "v2" and (v2["positive"], v2["negative"], v2["satisfaction"]) == (1, 3, 0.25)
     assert v2["interval"] == {"low": 0.0456, "high": 0.6994}
     assert v2["last_feedback_at"] == "2026-11-04T12:00:00.000000Z"
-    # The runs index projects keys only, so runs per version cannot be counted without reading every run.
-    assert v1["runs"] is None and v1["feedback_share"] is None
+    # The runs index carries version_id: v1 ran r1..r6, of which r1 r2 r3 r5 were rated; v2 ran r7..r10, rated r7 r9.
+    assert (v1["runs"], v1["runs_with_feedback"], v1["feedback_share"]) == (6, 4, 0.6667)
+    assert (v2["runs"], v2["runs_with_feedback"], v2["feedback_share"]) == (4, 2, 0.5)
 
     days = {row["day"]: row for row in body["by_day"]}
     assert list(days) == ["2026-11-02", "2026-11-03", "2026-11-04"]
@@ -425,7 +426,7 @@ def test_summary_of_one_version_and_of_an_empty_window(aws, invoke, summary_fixt
     assert status == 200
     assert (body["overall"]["positive"], body["overall"]["negative"], body["version"]) == (1, 3, "v2")
     assert [row["version"] for row in body["by_version"]] == ["v2"]
-    assert body["overall"]["runs"] is None  # runs of one version are not countable from the index
+    assert (body["overall"]["runs"], body["overall"]["runs_with_feedback"]) == (4, 2)  # r7..r10; rated r7 r9
 
     status, _, body = call(invoke, "feedback_summary", query={"since": "2025-01-01", "until": "2025-01-08"})
     assert status == 200
@@ -464,6 +465,17 @@ def test_erase_user_removes_every_entry_of_that_user_in_the_tenant_and_nothing_e
     assert listing(invoke, user_id="user-42")["items"] == []
 
     assert call(invoke, "erase_user")[2] == {"user_id": "user-42", "erased": 0}  # safe to repeat
+
+
+def test_erasing_a_user_gives_their_place_back_to_the_run_user_cap(aws, invoke):
+    capped = FeedbackStore(aws.dynamodb, "FeedbackTable", max_users_per_run=2)
+    vote(capped, "run-1", "user-42", "positive", T0)
+    vote(capped, "run-1", "user-7", "positive", T0)
+    with pytest.raises(UserLimitReached):
+        vote(capped, "run-1", "user-8", "positive", T0)
+    assert call(invoke, "erase_user")[2]["erased"] == 1
+    assert aws.user_count("run-1") == 1
+    assert vote(capped, "run-1", "user-8", "negative", T0).revision == 1
 
 
 def test_erase_user_with_reserved_characters_in_the_id(aws, invoke, store):

@@ -199,7 +199,7 @@ class ReviewStore:
             )
 
     def runs(self, tenant: str, agent_id: str, times: TimeRange) -> Iterator[RunStamp]:
-        """The agent's runs created in a time range, from the runs index (keys only: cheap to read)."""
+        """The agent's runs created in a time range, from the runs index (keys and version_id: cheap to read)."""
         condition, names, values = _key_condition("tenant_agent", f"{tenant}#{agent_id}", times)
         for item in self._all_items(
             TableName=self._runs_table,
@@ -240,4 +240,21 @@ class ReviewStore:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
             raise
+        self._release_user_slot(run_id=key.split("#", 1)[0])
         return True
+
+    def _release_user_slot(self, run_id: str) -> None:
+        """Give the erased user's place back to the run's user cap (see FeedbackStore)."""
+        try:
+            with _storage_errors():
+                self._client.update_item(
+                    TableName=self._feedback_table,
+                    Key={"pk": {"S": run_id}},
+                    UpdateExpression="ADD user_count :minus_one",
+                    ConditionExpression="user_count > :zero",
+                    ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+                )
+        except ClientError as exc:
+            # No counter (the cap is off) or already at zero: nothing to give back.
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
