@@ -1,0 +1,110 @@
+"""template.yaml's tables, key, policies, limits and defences, read as CloudFormation would see them."""
+
+from __future__ import annotations
+
+from local.template import load_template
+
+TEMPLATE = load_template()
+RESOURCES = TEMPLATE["Resources"]
+PARAMETERS = TEMPLATE["Parameters"]
+
+
+def resource(name: str) -> dict:
+    return RESOURCES[name]["Properties"]
+
+
+def actions_of(function: str) -> set[str]:
+    """Every IAM action a function's inline policies grant (both branches of an !If)."""
+    found: set[str] = set()
+
+    def visit(statement: object) -> None:
+        if isinstance(statement, dict) and "Fn::If" in statement:
+            for branch in statement["Fn::If"][1:]:
+                visit(branch)
+        elif isinstance(statement, dict) and "Action" in statement:
+            action = statement["Action"]
+            found.update([action] if isinstance(action, str) else action)
+
+    for policy in resource(function)["Policies"]:
+        for statement in policy["Statement"]:
+            visit(statement)
+    return found
+
+
+def test_feedback_table_is_keyed_by_run_and_user_with_pitr_and_review_indexes():
+    table = resource("FeedbackTable")
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    indexes = {index["IndexName"]: index["KeySchema"] for index in table["GlobalSecondaryIndexes"]}
+    assert indexes["by_agent_time"] == [
+        {"AttributeName": "tenant_agent", "KeyType": "HASH"},
+        {"AttributeName": "created_at", "KeyType": "RANGE"},
+    ]
+    assert {"by_run", "by_user"} <= set(indexes)
+
+
+def test_runs_expire_and_every_table_survives_stack_deletion():
+    assert resource("RunsTable")["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    for name, spec in RESOURCES.items():
+        if spec["Type"] == "AWS::DynamoDB::Table":
+            assert spec["DeletionPolicy"] == "Retain", name
+            assert spec["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_token_key_is_an_ecc_signing_key_with_an_alias():
+    key = resource("TokenKey")
+    assert (key["KeySpec"], key["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
+    assert resource("TokenKeyAlias")["TargetKeyId"] == {"Ref": "TokenKey"}
+
+
+def test_only_the_run_and_chat_functions_may_sign_tokens():
+    for function in ("RunFunction", "ChatFunction"):
+        assert "kms:Sign" in actions_of(function)
+    for function in ("FeedbackFunction", "ReviewFunction", "AuthorizerFunction"):
+        assert "kms:Sign" not in actions_of(function), function
+    assert actions_of("FeedbackFunction") == {"dynamodb:UpdateItem", "dynamodb:GetItem", "kms:GetPublicKey"}
+    assert not any(action.endswith(("*", "Scan")) for action in actions_of("ReviewFunction"))
+
+
+def test_runtime_is_one_aws_supports_past_2027_and_timeouts_fit_api_gateway():
+    assert TEMPLATE["Globals"]["Function"]["Runtime"] in ("python3.12", "python3.13")
+    for name, spec in RESOURCES.items():
+        if spec["Type"] == "AWS::Serverless::Function":
+            timeout = spec["Properties"].get("Timeout", TEMPLATE["Globals"]["Function"]["Timeout"])
+            assert timeout < 29, name  # API Gateway cuts integrations off at 29 s
+            assert f"{name}LogGroup" in RESOURCES, name
+
+
+def test_stage_is_throttled():
+    [settings] = resource("Api")["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == {"Ref": "ThrottleRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "ThrottleBurstLimit"}
+
+
+def test_optional_waf_rate_limits_the_public_feedback_route_per_ip():
+    assert PARAMETERS["EnableWaf"]["Default"] == "false"
+    acl = RESOURCES["PublicRoutesWebAcl"]
+    assert acl["Condition"] == RESOURCES["PublicRoutesWebAclAssociation"]["Condition"] == "UseWaf"
+    [rule] = acl["Properties"]["Rules"]
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "IP" and rate["Limit"] == {"Ref": "WafRateLimitPerIp"}
+    assert rate["ScopeDownStatement"]["ByteMatchStatement"]["SearchString"] == "/v1/feedback"
+    assert rule["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429
+
+
+def test_public_routes_have_no_authorizer_and_every_other_route_has_one():
+    for name, spec in RESOURCES.items():
+        if spec["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in spec["Properties"].get("Events", {}).values():
+            authorizer = event["Properties"].get("Auth", {}).get("Authorizer")
+            if event["Properties"]["Path"] == "/v1/feedback":
+                assert authorizer is None, name
+            else:
+                assert authorizer == "ApiKeyAuthorizer", (name, event["Properties"]["Path"])
+
+
+def test_distinct_users_per_run_cap_is_a_parameter():
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["MAX_USERS_PER_RUN"] == {"Ref": "MaxUsersPerRun"}
+    assert PARAMETERS["MaxUsersPerRun"]["Default"] == 1000
