@@ -263,7 +263,7 @@ def test_review_function_has_least_privilege():
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         for action in actions:
             grants.setdefault(action, []).extend(json.dumps(resource) for resource in resources)
-    assert set(grants) == {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:DeleteItem"}
+    assert set(grants) == {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"}
     assert "*" not in json.dumps(statements)
     assert sorted(grants["dynamodb:Query"]) == sorted(
         json.dumps({"Fn::Sub": f"${{{table}.Arn}}/index/{index}"})
@@ -276,6 +276,8 @@ def test_review_function_has_least_privilege():
     )
     assert grants["dynamodb:GetItem"] == [json.dumps({"Fn::GetAtt": ["RunsTable", "Arn"]})]
     assert grants["dynamodb:DeleteItem"] == [json.dumps({"Fn::GetAtt": ["FeedbackTable", "Arn"]})]
+    # UpdateItem only gives an erased user's place back to the run's user counter.
+    assert grants["dynamodb:UpdateItem"] == [json.dumps({"Fn::GetAtt": ["FeedbackTable", "Arn"]})]
 
 
 def test_every_index_the_review_code_queries_is_declared_and_none_scans():
