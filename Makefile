@@ -84,8 +84,17 @@ test-web: node_modules/.installed ## Web SDK: type check, unit tests (Vitest) an
 test: lint test-python test-web ## Everything: lint, type checks, cfn-lint, Python and web tests
 
 .PHONY: bench
-bench: install ## Benchmarks (not part of the tests): handler overhead without the model call
+bench: install build ## Benchmarks (not part of the tests): cold start, warm feedback, package size, KMS calls, handler overhead, load
+	$(PY) bench/cold_start.py
+	$(PY) bench/warm_feedback.py 2000
+	$(PY) bench/package_size.py
+	$(PY) bench/kms_calls.py 1000
 	$(PY) -W ignore bench/handler_overhead.py 300
+	$(PY) bench/load_feedback.py
+
+.PHONY: load
+load: install ## Load test: concurrent feedback posts at a fresh local stack on 127.0.0.1; fails if anything is lost (ARGS="--posts 5000")
+	$(PY) bench/load_feedback.py $(ARGS)
 
 .PHONY: format
 format: $(VENV)/.installed ## Reformat the Python code

@@ -14,23 +14,10 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "layers" / "shared"), str(ROOT)]
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="us-east-1",
-    POWERTOOLS_TRACE_DISABLED="true",
-    POWERTOOLS_LOG_LEVEL="ERROR",
-    POWERTOOLS_METRICS_NAMESPACE="AgentFeedbackBench",
-    POWERTOOLS_SERVICE_NAME="bench",
-    FEEDBACK_TABLE="FeedbackTable",
-    RUNS_TABLE="RunsTable",
-    AGENTS_TABLE="AgentsTable",
-    API_KEYS_TABLE="ApiKeysTable",
-)
+import in_process_aws
+
+in_process_aws.prepare(log_level="ERROR")
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402

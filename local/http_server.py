@@ -24,6 +24,8 @@ class _GatewayHttpServer(ThreadingHTTPServer):
 class _GatewayRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like API Gateway
     timeout = 60  # an idle keep-alive connection frees its thread after this
+    # Headers and body are written separately: without this, each keep-alive response waits ~40 ms on Nagle.
+    disable_nagle_algorithm = True
     server: _GatewayHttpServer
 
     def _read_body(self) -> bytes | None:
