@@ -266,9 +266,9 @@ def test_summary_screen_shows_satisfaction_with_interval_and_counts(gateway, ten
         "8",
         "2",
         "10",
-        "-",
-        "-",
-        "-",
+        "10",
+        "8",
+        "80.0%",
         "2026-11-02",
         "10:09",
     ]
