@@ -81,7 +81,7 @@ test-web: node_modules/.installed ## Web SDK: type check, unit tests (Vitest) an
 	npm run build -w clients/web
 
 .PHONY: test
-test: lint test-python test-web ## Everything: lint, type checks, cfn-lint, Python and web tests
+test: lint test-web test-python ## Everything: lint, type checks, cfn-lint, web and Python tests
 
 .PHONY: bench
 bench: install build ## Benchmarks (not part of the tests): cold start, warm feedback, package size, KMS calls, handler overhead, load
