@@ -96,6 +96,10 @@ bench: install build ## Benchmarks (not part of the tests): cold start, warm fee
 load: install ## Load test: concurrent feedback posts at a fresh local stack on 127.0.0.1; fails if anything is lost (ARGS="--posts 5000")
 	$(PY) bench/load_feedback.py $(ARGS)
 
+.PHONY: fuzz
+fuzz: install ## Longer fuzzing (not in make test): schemathesis on the local stack and the hypothesis properties
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} PROPERTY_EXAMPLES=$${PROPERTY_EXAMPLES:-2000} $(PY) -m pytest -q tests/integration/test_fuzz_schemathesis.py tests/unit/test_properties_tokens.py tests/unit/test_properties_requests.py
+
 .PHONY: format
 format: $(VENV)/.installed ## Reformat the Python code
 	$(VENV)/bin/ruff format .

@@ -9,6 +9,9 @@ from typing import Any
 
 
 def merged_openapi(modules: Iterable[ModuleType], title: str, server_url: str) -> dict[str, Any]:
+    # The functions' error shape, declared on every operation (imported here: the stack's copy of the layer).
+    from agentfeedback.http_api import with_error_responses
+
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "local"},
@@ -20,7 +23,7 @@ def merged_openapi(modules: Iterable[ModuleType], title: str, server_url: str) -
         resolver: Any = getattr(module, "app", None)
         if not hasattr(resolver, "get_openapi_json_schema"):
             continue
-        schema = json.loads(resolver.get_openapi_json_schema(title=title))
+        schema = with_error_responses(json.loads(resolver.get_openapi_json_schema(title=title)))
         for path, operations in schema.get("paths", {}).items():
             document["paths"].setdefault(path, {}).update(operations)
         document["components"]["schemas"].update(schema.get("components", {}).get("schemas", {}))

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentfeedback.chat_completions import stream_chunks
 from agentfeedback.chat_models import ChatCompletionRequest
-from agentfeedback.http_api import caller_tenant, install_error_handlers, server_sent_events
+from agentfeedback.http_api import caller_tenant, install_error_handlers, server_sent_events, streamed_responses
 from agentfeedback.services import chat_completions
 
 logger = Logger()
@@ -19,7 +19,7 @@ app = APIGatewayRestResolver(enable_validation=True)
 install_error_handlers(app, logger)
 
 
-@app.post("/v1/chat/completions")
+@app.post("/v1/chat/completions", responses=streamed_responses())
 def create_chat_completion(body: ChatCompletionRequest) -> Any:
     response = chat_completions().create(caller_tenant(app, "_"), body)
     if body.stream:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentfeedback.agent_registry import stable_uid
-from agentfeedback.http_api import caller_tenant, install_error_handlers, server_sent_events
+from agentfeedback.http_api import caller_tenant, install_error_handlers, server_sent_events, streamed_responses
 from agentfeedback.run_models import (
     BindEnvironmentRequest,
     RegisterAgentRequest,
@@ -51,12 +51,12 @@ def _run(tenant: str, agent_id: str, schema_id: int, body: RunRequest) -> Any:
     return response
 
 
-@app.post("/v1/<tenant>/agents/<agent_id>/schemas/<schema_id>/run")
+@app.post("/v1/<tenant>/agents/<agent_id>/schemas/<schema_id>/run", responses=streamed_responses(RunResponse))
 def run_agent(tenant: Tenant, agent_id: AgentId, schema_id: SchemaId, body: RunRequest) -> Any:
     return _run(tenant, agent_id, schema_id, body)
 
 
-@app.post("/v1/<tenant>/tasks/<agent_id>/schemas/<schema_id>/run")
+@app.post("/v1/<tenant>/tasks/<agent_id>/schemas/<schema_id>/run", responses=streamed_responses(RunResponse))
 def run_task(tenant: Tenant, agent_id: AgentId, schema_id: SchemaId, body: RunRequest) -> Any:
     return _run(tenant, agent_id, schema_id, body)
 

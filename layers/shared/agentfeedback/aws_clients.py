@@ -12,11 +12,14 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
 
-# Short timeouts: API Gateway gives up after 29 s, and a feedback post should fail fast and say why.
+# Short timeouts: a feedback post should fail fast and say why (503 with Retry-After), and that answer must
+# come before the function's own timeout (6 s for the feedback function), or API Gateway answers a bare 502.
+# Standard mode waits rand(0, 1 s x 2^i) after a throttle, so 3 attempts wait at most 1 + 2 s, and with 1 s
+# timeouts a failing call ends within about 4 s. (`max_attempts` would count retries: 4 meant 5 attempts.)
 _CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4},
-    connect_timeout=2,
-    read_timeout=5,
+    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=1,
+    read_timeout=1,
 )
 
 

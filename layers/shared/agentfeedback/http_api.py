@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
@@ -25,6 +26,9 @@ from agentfeedback.errors import (
     ValidationFailed,
 )
 from agentfeedback.models import MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 
 def cors_config(allowed_origins: tuple[str, ...]) -> CORSConfig:
@@ -48,8 +52,13 @@ def error_response(error: ApiError) -> Response[str]:
 
 
 def body_size(app: APIGatewayRestResolver) -> int:
-    body = app.current_event.decoded_body
-    return len(body.encode("utf-8")) if body else 0
+    """The body's size in bytes as sent, also when it is not UTF-8 text (decoding it would raise)."""
+    event = app.current_event
+    if not event.body:
+        return 0
+    if event.is_base64_encoded:
+        return len(base64.b64decode(event.body))
+    return len(event.body.encode("utf-8", errors="surrogatepass"))
 
 
 def ensure_body_within_limit(app: APIGatewayRestResolver, limit: int = MAX_BODY_BYTES) -> None:
@@ -105,6 +114,24 @@ def server_sent_events(events: Iterable[Any], done_marker: bool = False) -> Resp
     return Response(status_code=200, content_type="text/event-stream", body=body, headers={"Cache-Control": "no-cache"})
 
 
+def streamed_responses(json_model: type[Any] | None = None) -> dict[int, OpenAPIResponse]:
+    """`responses=` of a route that streams with `stream: true`: its 200 is JSON, or server-sent events."""
+    json_content: dict[str, Any] = {"model": json_model} if json_model else {"schema": {"type": "object"}}
+    # Before OpenAPI 3.2, the schema of text/event-stream describes each event.
+    event = {
+        "type": "object",
+        "required": ["data"],
+        "properties": {"data": {"type": "string", "description": "A JSON document (or [DONE] for chat)"}},
+    }
+    content: Any = {"application/json": json_content, "text/event-stream": {"schema": event}}
+    return {
+        200: {
+            "description": "The response; with stream: true, server-sent events whose last is the whole response",
+            "content": content,
+        }
+    }
+
+
 def install_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
     """One JSON error shape for every failure; never a stack trace in a response."""
 
@@ -121,6 +148,17 @@ def install_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
         logger.info("request refused", extra={"code": error.code, "reason": error.message})
         return error_response(error)
 
+    # A body that is not UTF-8 (API Gateway passes it base64-encoded) fails in Powertools' decoding: a 400.
+    @app.exception_handler(UnicodeDecodeError)
+    def handle_undecodable_body(exc: UnicodeDecodeError) -> Response[str]:
+        try:
+            _ = app.current_event.decoded_body
+        except UnicodeDecodeError:
+            logger.info("request refused", extra={"code": InvalidJson.code, "reason": "body is not UTF-8"})
+            return error_response(InvalidJson("The request body is not valid JSON: it is not UTF-8 text."))
+        logger.exception("unhandled error")
+        return error_response(InternalError("Something went wrong on our side; it has been logged."))
+
     @app.not_found
     def handle_not_found(exc: Exception) -> Response[str]:
         event = app.current_event
@@ -130,3 +168,70 @@ def install_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
     def handle_unexpected(exc: Exception) -> Response[str]:
         logger.exception("unhandled error")
         return error_response(InternalError("Something went wrong on our side; it has been logged."))
+
+
+# What any route may answer in the error shape: the gateway's own responses (401/403 from the authorizer,
+# 413, 429 throttling, 502/504) and the shared handlers' (400, 404, 409, 415, 422, 503 with Retry-After).
+ERROR_STATUSES: dict[int, str] = {
+    400: "Bad request (e.g. the body is not valid JSON)",
+    401: "Missing or invalid credentials (API key or feedback token)",
+    403: "The API key may not access this tenant or resource",
+    404: "No such route, agent, schema, version or run",
+    409: "Conflict (e.g. a run id that is already taken)",
+    413: "The request body is too large",
+    415: "The body is not JSON",
+    422: "Invalid request: the message names each offending field",
+    429: "Too many requests",
+    502: "An upstream model or the gateway failed",
+    503: "Storage or the signing key is unavailable for now; retry after Retry-After seconds",
+    504: "The request took too long",
+}
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["status_code", "code", "message"],
+            "additionalProperties": False,
+            "properties": {
+                "status_code": {"type": "integer"},
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+            },
+        }
+    },
+}
+
+
+def with_error_responses(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare the JSON error shape on every operation of a resolver's OpenAPI document.
+
+    Powertools documents only 200 and its own 422 shape (`detail`), which install_error_handlers replaces.
+    """
+    document.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+    for path_item in document.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in _HTTP_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, description in ERROR_STATUSES.items():
+                schema = {
+                    "allOf": [
+                        {"$ref": "#/components/schemas/Error"},
+                        {"properties": {"error": {"properties": {"status_code": {"const": status}}}}},
+                    ]
+                }
+                response: dict[str, Any] = {
+                    "description": description,
+                    "content": {"application/json": {"schema": schema}},
+                }
+                if status == 503:
+                    response["headers"] = {
+                        "Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 0}}
+                    }
+                responses[str(status)] = response
+    return document

@@ -135,6 +135,9 @@ class TokenVerifier:
             raise InvalidFeedbackToken(f"it must start with '{TOKEN_PREFIX}'")
         if len(token) > MAX_TOKEN_CHARS:
             raise InvalidFeedbackToken("it is too long")
+        # Tokens are ASCII; anything else (e.g. a lone surrogate, which PyJWT cannot encode) is not one.
+        if not token.isascii():
+            raise InvalidFeedbackToken("it is malformed")
         compact = token[len(TOKEN_PREFIX) :]
         try:
             header = jwt.get_unverified_header(compact)

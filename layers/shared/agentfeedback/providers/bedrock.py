@@ -69,7 +69,9 @@ class BedrockProvider:
                     region_name=self._region,
                     # No retries: a second 25 s attempt would outlive API Gateway's 29 s; the caller retries.
                     config=Config(
-                        connect_timeout=3, read_timeout=self._timeout, retries={"mode": "standard", "max_attempts": 1}
+                        connect_timeout=3,
+                        read_timeout=self._timeout,
+                        retries={"mode": "standard", "total_max_attempts": 1},
                     ),
                 )
             return self._client

@@ -1,0 +1,114 @@
+"""KMS unavailable (moto in-process; faults injected in botocore's retry loop).
+
+A run or a chat completion still returns its output, with `feedback_token: null`, and counts the failure in
+the TokenFailures metric (read back from the EMF JSON that Powertools Metrics prints). The public feedback
+path needs KMS only for the public key, once per container: unavailable then, it is a 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from agentfeedback import aws_clients
+from agentfeedback.tokens import TokenVerifier
+from tests.fuzz.botocore_faults import Fault, recorded_backoff
+from tests.unit.conftest import load_event
+
+MAX_ATTEMPTS = 3
+INPUT_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+OUTPUT_SCHEMA = {"type": "object", "properties": {"country": {"type": "string"}}, "required": ["country"]}
+OFFLINE = {"model": "offline", "instructions": "Give facts about the city."}
+REFUSED = {"exception": lambda request: EndpointConnectionError(endpoint_url=request.url)}
+# (operation, fault, attempts botocore makes): retryable faults are tried three times, the others once.
+KMS_FAULTS = {
+    "sign-unreachable": ("Sign", REFUSED, MAX_ATTEMPTS),
+    "sign-internal-error": ("Sign", {"code": "KMSInternalException", "status": 500}, MAX_ATTEMPTS),
+    "sign-dependency-timeout": ("Sign", {"code": "DependencyTimeoutException", "status": 503}, MAX_ATTEMPTS),
+    "sign-throttled": ("Sign", {"code": "ThrottlingException", "status": 400}, MAX_ATTEMPTS),
+    "sign-key-disabled": ("Sign", {"code": "DisabledException", "status": 400}, 1),
+    "public-key-unreachable": ("GetPublicKey", REFUSED, MAX_ATTEMPTS),
+}
+
+
+def emf_metric(output: str, name: str) -> float:
+    """The sum of one metric over the EMF documents printed to stdout."""
+    total = 0.0
+    for line in output.splitlines():
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(document, dict) or "_aws" not in document:
+            continue
+        declared = {metric["Name"] for block in document["_aws"]["CloudWatchMetrics"] for metric in block["Metrics"]}
+        if name in declared:
+            value = document[name]
+            total += sum(value) if isinstance(value, list) else value
+    return total
+
+
+def register(invoke) -> None:
+    body = {"id": "city-facts", "input_schema": INPUT_SCHEMA, "output_schema": OUTPUT_SCHEMA}
+    status, _, response = invoke("run", load_event("run/register_agent.json", body=body))
+    assert status == 200, response
+
+
+def run(invoke):
+    body = {"task_input": {"city": "Paris"}, "version": OFFLINE}
+    path = {"agent_id": "city-facts", "schema_id": "1"}
+    return invoke("run", load_event("run/run_agent.json", body=body, path=path))
+
+
+def chat(invoke):
+    return invoke("chat", load_event("chat/chat_completion.json"))
+
+
+@pytest.mark.parametrize(("operation", "fault", "attempts"), KMS_FAULTS.values(), ids=KMS_FAULTS.keys())
+def test_run_returns_its_output_without_a_token_and_counts_the_failure(aws, invoke, capsys, operation, fault, attempts):
+    register(invoke)
+    capsys.readouterr()
+    with recorded_backoff(), Fault(aws_clients.kms(), operation, **fault) as injected:
+        status, _, body = run(invoke)
+    assert status == 200, body
+    assert body["task_output"]["country"] and body["feedback_token"] is None
+    assert injected.attempts == attempts
+    output = capsys.readouterr().out
+    assert emf_metric(output, "TokenFailures") == 1
+    assert emf_metric(output, "Runs") == 1
+
+
+def test_tokens_come_back_when_kms_does(aws, invoke, capsys):
+    register(invoke)
+    with recorded_backoff(), Fault(aws_clients.kms(), "Sign", **REFUSED):
+        assert run(invoke)[2]["feedback_token"] is None
+    capsys.readouterr()
+    status, _, body = run(invoke)
+    assert status == 200 and body["feedback_token"]
+    claims = TokenVerifier(aws.kms, [aws.key_arn]).verify(body["feedback_token"])
+    assert claims.run_id == body["id"] and claims.agent_id == "city-facts"
+    assert emf_metric(capsys.readouterr().out, "TokenFailures") == 0
+
+
+def test_chat_completion_returns_its_answer_without_a_token_and_counts_the_failure(aws, invoke, capsys):
+    with recorded_backoff(), Fault(aws_clients.kms(), "Sign", **REFUSED) as injected:
+        status, _, body = chat(invoke)
+    assert status == 200, body
+    [choice] = body["choices"]
+    assert choice["message"]["content"] and choice["feedback_token"] is None
+    assert injected.attempts == MAX_ATTEMPTS
+    assert emf_metric(capsys.readouterr().out, "TokenFailures") == 1
+
+
+def test_feedback_is_a_503_while_the_public_key_cannot_be_fetched_then_recovers(aws, invoke):
+    token = aws.mint()
+    body = {"feedback_token": token, "outcome": "positive"}
+    with recorded_backoff(), Fault(aws_clients.kms(), "GetPublicKey", **REFUSED) as injected:
+        status, headers, error = invoke("feedback", load_event("feedback/post_feedback.json", body=body))
+    assert status == 503 and error["error"]["code"] == "service_unavailable" and int(headers["Retry-After"]) >= 1
+    assert injected.attempts == MAX_ATTEMPTS
+    # The failure is not cached: the next post fetches the key and is saved.
+    status, _, saved = invoke("feedback", load_event("feedback/post_feedback.json", body=body))
+    assert status == 200 and saved["outcome"] == "positive"
