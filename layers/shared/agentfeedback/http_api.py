@@ -21,6 +21,7 @@ from agentfeedback.errors import (
     InvalidJson,
     NotFound,
     PayloadTooLarge,
+    ServiceUnavailable,
     Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
@@ -137,7 +138,10 @@ def install_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
 
     @app.exception_handler(ApiError)
     def handle_api_error(exc: ApiError) -> Response[str]:
-        if exc.status_code >= 500:
+        if isinstance(exc, ServiceUnavailable):
+            # Expected during an outage, possibly thousands of times: one line with the cause, no traceback.
+            logger.warning("request failed", extra={"code": exc.code, "cause": repr(exc.__cause__)[:500]})
+        elif exc.status_code >= 500:
             logger.warning("request failed", extra={"code": exc.code, "reason": exc.message}, exc_info=exc)
         return error_response(exc)
 
