@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from agentfeedback.errors import NotFound, ValidationFailed
-from agentfeedback.feedback_store import utc_now
+from agentfeedback.storage import error_code, utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -126,7 +126,7 @@ class AgentRegistry:
                 ]
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            if error_code(exc) != "TransactionCanceledException":
                 raise
             winner = self._get(tenant, agent_id, f"{kind}_hash#{digest}")
             if not winner:

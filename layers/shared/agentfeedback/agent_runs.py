@@ -14,12 +14,12 @@ import fastjsonschema
 
 from agentfeedback.agent_registry import AgentRegistry, AgentSchema, canonical_json, version_id
 from agentfeedback.errors import ApiError, ValidationFailed
-from agentfeedback.feedback_store import utc_now
 from agentfeedback.pricing import cost_usd
 from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest
 from agentfeedback.run_models import RunRequest, RunResponse, RunVersion, VersionProperties
 from agentfeedback.run_recorder import RunRecorder
 from agentfeedback.run_store import RunRecord, new_run_id
+from agentfeedback.storage import utc_now
 
 Complete = Callable[[CompletionRequest], Completion]
 

@@ -10,8 +10,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from agentfeedback import aws_clients
-from agentfeedback.feedback_store import utc_now
 from agentfeedback.settings import get_settings
+from agentfeedback.storage import utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

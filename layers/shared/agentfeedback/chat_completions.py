@@ -9,11 +9,11 @@ from typing import Any
 from agentfeedback.agent_registry import slugify, version_id
 from agentfeedback.chat_models import ChatCompletionRequest
 from agentfeedback.errors import ApiError
-from agentfeedback.feedback_store import utc_now
 from agentfeedback.pricing import cost_usd
 from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest
 from agentfeedback.run_recorder import RunRecorder
 from agentfeedback.run_store import RunRecord, new_run_id
+from agentfeedback.storage import utc_now
 
 Complete = Callable[[CompletionRequest], Completion]
 

@@ -49,11 +49,6 @@ class NotFound(ApiError):
     code = "not_found"
 
 
-class MethodNotAllowed(ApiError):
-    status_code = 405
-    code = "method_not_allowed"
-
-
 class Conflict(ApiError):
     status_code = 409
     code = "conflict"

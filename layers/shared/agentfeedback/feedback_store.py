@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, overload
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from agentfeedback.errors import ApiError, ServiceUnavailable
+from agentfeedback.errors import ApiError
+from agentfeedback.storage import error_code, storage_errors, utc_now
 from agentfeedback.tokens import TokenClaims
 
 if TYPE_CHECKING:
@@ -28,11 +26,6 @@ def feedback_key(run_id: str, user_id: str | None) -> str:
 def feedback_id(run_id: str, user_id: str | None) -> str:
     """A stable public id for the entry, which reveals neither the run id nor the user id."""
     return str(uuid.uuid5(_FEEDBACK_ID_NAMESPACE, feedback_key(run_id, user_id)))
-
-
-def utc_now() -> str:
-    # Fixed-width ISO-8601 with microseconds sorts lexically in time order (the review index relies on it).
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -67,30 +60,6 @@ class FeedbackEntry:
             updated_at=item["updated_at"]["S"],
             revision=int(item["revision"]["N"]),
         )
-
-
-# Throttling and server-side faults are retried by botocore (standard mode, with backoff) before
-# they reach us; what still fails is answered 503 with Retry-After, never dropped silently.
-_RETRYABLE = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionConflictException",
-}
-
-
-@contextmanager
-def _storage_errors() -> Iterator[None]:
-    try:
-        yield
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in _RETRYABLE:
-            raise
-        raise ServiceUnavailable("Feedback storage is busy right now; retry shortly.") from exc
-    except BotoCoreError as exc:
-        raise ServiceUnavailable("Feedback storage is unreachable right now; retry shortly.") from exc
 
 
 class UserLimitReached(ApiError):
@@ -157,10 +126,6 @@ def _feedback_write(
     return _FeedbackWrite(key=key, expression=expression, names=names, values=values)
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 class FeedbackStore:
     """One entry per (run, user), and at most max_users_per_run distinct users per run (0: no cap).
 
@@ -210,10 +175,10 @@ class FeedbackStore:
     def _write(self, write: _FeedbackWrite, condition: str | None) -> FeedbackEntry | None:
         """The UpdateItem; None when its condition does not hold."""
         try:
-            with _storage_errors():
+            with storage_errors():
                 response = self._client.update_item(**write.update(self._table, condition), ReturnValues="ALL_NEW")
         except ClientError as exc:
-            if condition and _error_code(exc) == "ConditionalCheckFailedException":
+            if condition and error_code(exc) == "ConditionalCheckFailedException":
                 return None
             raise
         return FeedbackEntry.from_item(response["Attributes"])
@@ -231,16 +196,16 @@ class FeedbackStore:
             update["ConditionExpression"] = "attribute_not_exists(user_count) OR user_count < :cap"
             update["ExpressionAttributeValues"][":cap"] = {"N": str(self._max_users)}
         try:
-            with _storage_errors():
+            with storage_errors():
                 self._client.update_item(**update)
         except ClientError as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
 
     def get(self, run_id: str, user_id: str | None) -> FeedbackEntry | None:
-        with _storage_errors():
+        with storage_errors():
             response = self._client.get_item(
                 TableName=self._table,
                 Key={"pk": {"S": feedback_key(run_id, user_id)}},

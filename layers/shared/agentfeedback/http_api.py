@@ -27,6 +27,7 @@ from agentfeedback.errors import (
     ValidationFailed,
 )
 from agentfeedback.models import MAX_BODY_BYTES
+from agentfeedback.storage import unavailable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -170,6 +171,11 @@ def install_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
 
     @app.exception_handler(Exception)
     def handle_unexpected(exc: Exception) -> Response[str]:
+        # A throttled or unreachable AWS service anywhere (runs, agents, keys) is a 503, not our fault.
+        busy = unavailable(exc)
+        if busy is not None:
+            logger.warning("request failed", extra={"code": busy.code, "cause": repr(exc)[:500]})
+            return error_response(busy)
         logger.exception("unhandled error")
         return error_response(InternalError("Something went wrong on our side; it has been logged."))
 

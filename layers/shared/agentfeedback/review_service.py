@@ -28,6 +28,7 @@ from agentfeedback.review_store import FeedbackFilter, ReviewStore, RunStamp, Ti
 from agentfeedback.run_store import RunRecord, RunStore
 from agentfeedback.satisfaction import VoteTally
 from agentfeedback.settings import get_settings
+from agentfeedback.storage import TIMESTAMP_FORMAT
 
 logger = Logger(child=True)
 
@@ -47,7 +48,7 @@ def default_run_store() -> RunStore:
 
 def stored_time(moment: datetime) -> str:
     """The stored timestamp format (fixed width, so that text order is time order)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
 def parse_time(name: str, value: str) -> datetime:

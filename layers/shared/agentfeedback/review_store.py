@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from agentfeedback.feedback_store import FeedbackEntry, _storage_errors
+from agentfeedback.feedback_store import FeedbackEntry
+from agentfeedback.storage import error_code, storage_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -91,7 +92,7 @@ class ReviewStore:
         self._runs_table = runs_table
 
     def _query(self, **kwargs: Any) -> dict[str, Any]:
-        with _storage_errors():
+        with storage_errors():
             return dict(self._client.query(**kwargs))
 
     def _all_items(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
@@ -228,7 +229,7 @@ class ReviewStore:
     def delete_user_entry(self, key: str, tenant: str, user_id: str) -> bool:
         """Delete one entry if it still belongs to that tenant's user; False if it was already gone."""
         try:
-            with _storage_errors():
+            with storage_errors():
                 self._client.delete_item(
                     TableName=self._feedback_table,
                     Key={"pk": {"S": key}},
@@ -237,7 +238,7 @@ class ReviewStore:
                     ExpressionAttributeValues={":tenant_user": {"S": f"{tenant}#{user_id}"}},
                 )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         self._release_user_slot(run_id=key.split("#", 1)[0])
@@ -246,7 +247,7 @@ class ReviewStore:
     def _release_user_slot(self, run_id: str) -> None:
         """Give the erased user's place back to the run's user cap (see FeedbackStore)."""
         try:
-            with _storage_errors():
+            with storage_errors():
                 self._client.update_item(
                     TableName=self._feedback_table,
                     Key={"pk": {"S": run_id}},
@@ -256,5 +257,5 @@ class ReviewStore:
                 )
         except ClientError as exc:
             # No counter (the cap is off) or already at zero: nothing to give back.
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise

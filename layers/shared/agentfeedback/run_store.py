@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from agentfeedback.agent_registry import canonical_json
 from agentfeedback.errors import Conflict
+from agentfeedback.storage import error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -119,7 +120,7 @@ class RunStore:
                 ConditionExpression="attribute_not_exists(run_id)",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise Conflict(f"A run with id {run.run_id} already exists; use a new id.") from exc
             raise
 

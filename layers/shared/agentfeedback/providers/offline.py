@@ -40,7 +40,6 @@ _WORDS = (
     "orbit", "pebble", "quartz", "raven", "river", "saffron", "summit", "tundra", "valley", "willow",
     "zephyr", "aurora",
 )  # fmt: skip
-_PATTERN_FALLBACKS = ("a", "abc", "ABC", "Abc", "abc123", "1", "123", "a-b", "a_b", "2024-01-01", "A1")
 _CLASS_POOL = "abcxyzABCXYZ0123456789_-. "
 _CATEGORIES: dict[str, Callable[[str], bool]] = {
     "CATEGORY_DIGIT": lambda char: char.isdigit(),
