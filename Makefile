@@ -41,7 +41,7 @@ local: install ## Start the whole system locally on http://127.0.0.1:$(PORT) (no
 	PORT=$(PORT) $(PY) -m local.stack
 
 .PHONY: token
-token: install ## Mint a demo feedback token from the running local stack
+token: $(VENV)/.installed ## Mint a demo feedback token from the running local stack
 	$(PY) -m local.mint_token $(ARGS)
 
 .PHONY: lint

@@ -1,4 +1,4 @@
-"""`feedbackctl versions` and `feedbackctl env`: save an agent's improved instructions, list versions, deploy one."""
+"""`feedbackctl versions` and `feedbackctl deploy`: save an agent's improved instructions, list versions, deploy one."""
 
 from __future__ import annotations
 

@@ -145,3 +145,46 @@ def test_malformed_run_requests_are_422(aws, invoke, bad):
     register(invoke)
     status, _, body = invoke("run", load_event("run/run_agent.json", body=bad))
     assert status == 422, body
+
+
+def test_client_chosen_run_id_must_be_a_fresh_uuid7_and_unused(aws, invoke):
+    from agentfeedback.run_store import new_run_id
+
+    register(invoke)
+    for stale in ("not-a-uuid", "6f1c1c52-2f43-4c3e-9a4b-5d0f3f0b7a11", "01800000-0000-7000-8000-000000000000"):
+        status, _, body = run(invoke, OFFLINE, id=stale)
+        assert status == 422 and "UUID" in body["error"]["message"], stale
+    fresh = new_run_id()
+    assert run(invoke, OFFLINE, id=fresh)[2]["id"] == fresh
+    status, _, body = run(invoke, OFFLINE, id=fresh)
+    assert status == 409 and body["error"]["code"] == "conflict"
+
+
+@pytest.mark.parametrize(
+    ("schema", "mentions"),
+    [
+        ({"$ref": "file:///etc/hostname"}, "$ref"),
+        ({"type": "object", "properties": {"a": {"$ref": "http://127.0.0.1:9/x.json"}}}, "$ref"),
+        ({"type": "string", "pattern": "("}, "not a valid JSON Schema"),
+        ({"type": "object", "description": "x" * 70_000}, "KiB"),
+    ],
+)
+def test_unsafe_or_invalid_schemas_are_refused_at_registration(aws, invoke, schema, mentions):
+    status, _, body = register(invoke, output_schema=schema)
+    assert status == 422, body
+    assert mentions in body["error"]["message"]
+
+
+@pytest.mark.parametrize("version", ["²", "9" * 5000, "v1"])
+def test_odd_version_strings_are_4xx(aws, invoke, version):
+    register(invoke)
+    assert run(invoke, version)[0] in (404, 422)
+
+
+def test_large_metadata_is_stored_truncated_and_flagged(aws, invoke):
+    register(invoke)
+    status, _, body = run(invoke, OFFLINE, metadata={"blob": "é" * 30_000})
+    assert status == 200 and body["feedback_token"]
+    stored = aws.dynamodb.get_item(TableName="RunsTable", Key={"run_id": {"S": body["id"]}})["Item"]
+    assert stored["metadata_truncated"]["BOOL"] is True
+    assert len(stored["metadata"]["S"].encode()) <= 20_000

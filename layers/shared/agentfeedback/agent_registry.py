@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from agentfeedback.errors import NotFound, ValidationFailed
+from agentfeedback.json_schemas import check_schema
 from agentfeedback.storage import error_code, utc_now
 
 if TYPE_CHECKING:
@@ -136,6 +137,8 @@ class AgentRegistry:
 
     def register(self, tenant: str, agent_id: str, input_schema: dict[str, Any], output_schema: dict[str, Any]) -> int:
         validate_agent_id(agent_id)
+        check_schema(input_schema, "input_schema")
+        check_schema(output_schema, "output_schema")
         schemas = {"input": input_schema, "output": output_schema}
         body = {
             "input_schema": {"S": canonical_json(input_schema)},

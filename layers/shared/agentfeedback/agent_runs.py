@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-import fastjsonschema
-
-from agentfeedback.agent_registry import AgentRegistry, AgentSchema, canonical_json, version_id
-from agentfeedback.errors import ApiError, ValidationFailed
+from agentfeedback.agent_registry import AgentRegistry, AgentSchema, version_id
+from agentfeedback.errors import ApiError, Conflict, ValidationFailed
+from agentfeedback.json_schemas import schema_problem
 from agentfeedback.pricing import cost_usd
 from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest
 from agentfeedback.run_models import RunRequest, RunResponse, RunVersion, VersionProperties
 from agentfeedback.run_recorder import RunRecorder
-from agentfeedback.run_store import RunRecord, new_run_id
+from agentfeedback.run_store import RunRecord, RunStore, new_run_id
 from agentfeedback.storage import utc_now
 
 Complete = Callable[[CompletionRequest], Completion]
@@ -27,24 +26,6 @@ Complete = Callable[[CompletionRequest], Completion]
 class InvalidModelOutput(ApiError):
     status_code = 502
     code = "invalid_model_output"
-
-
-@lru_cache(maxsize=256)
-def _compiled(schema_json: str) -> Callable[[Any], Any]:
-    return fastjsonschema.compile(json.loads(schema_json))
-
-
-def schema_problem(schema: dict[str, Any], value: Any) -> str | None:
-    """None when value is valid against schema, else what is wrong with it."""
-    try:
-        validator = _compiled(canonical_json(schema))
-    except fastjsonschema.JsonSchemaDefinitionException as exc:
-        return f"the schema itself is invalid: {exc}"
-    try:
-        validator(value)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        return str(exc.message)
-    return None
 
 
 def parse_json_object(text: str) -> dict[str, Any]:
@@ -70,11 +51,21 @@ def build_messages(properties: VersionProperties, schema: AgentSchema, task_inpu
     return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
 
 
+# A client-chosen run id must be a UUIDv7 minted within this window: ids cannot be replayed after the
+# run they named has expired from the runs table, so a run id never names two runs (nor two tenants' runs).
+CLIENT_ID_MAX_SKEW_SECONDS = 3600
+
+
 def validate_run_id(run_id: str) -> None:
     try:
-        uuid.UUID(run_id)
+        parsed = uuid.UUID(run_id)
     except ValueError:
         raise ValidationFailed(f"id {run_id[:64]!r} is not a UUID; omit it to let the server choose one.") from None
+    minted_ms = parsed.int >> 80
+    if parsed.version != 7 or abs(time.time() * 1000 - minted_ms) > CLIENT_ID_MAX_SKEW_SECONDS * 1000:
+        raise ValidationFailed(
+            f"id {run_id!r} must be a UUIDv7 generated within the last hour; omit it to let the server choose one."
+        )
 
 
 @dataclass(frozen=True)
@@ -92,11 +83,12 @@ def resolve_version(registry: AgentRegistry, tenant: str, agent_id: str, version
             registry.version(tenant, agent_id, version)
             if isinstance(version, int)
             else registry.version(tenant, agent_id, int(version))
-            if isinstance(version, str) and version.isdigit()
+            if isinstance(version, str) and re.fullmatch(r"[0-9]{1,9}", version)
             else registry.environment(tenant, agent_id, str(version))
         )
         properties = VersionProperties.model_validate(saved.properties)
-    return ResolvedVersion(id=version_id(properties.model_dump()), properties=properties)
+    # `provider` is accepted for SDK compatibility but changes nothing, so it is not part of the version.
+    return ResolvedVersion(id=version_id(properties.model_dump(exclude={"provider"})), properties=properties)
 
 
 def generate_output(
@@ -128,8 +120,9 @@ def generate_output(
 
 
 class AgentRunner:
-    def __init__(self, registry: AgentRegistry, complete: Complete, recorder: RunRecorder) -> None:
+    def __init__(self, registry: AgentRegistry, complete: Complete, recorder: RunRecorder, runs: RunStore) -> None:
         self._registry = registry
+        self._runs = runs
         self._complete = complete
         self._recorder = recorder
 
@@ -137,6 +130,9 @@ class AgentRunner:
         started = time.perf_counter()
         if request.id is not None:
             validate_run_id(request.id)
+            # Checked before the model is paid for; a race after this still cannot overwrite (conditional put).
+            if self._runs.exists(request.id):
+                raise Conflict(f"A run with id {request.id} already exists; use a new id.")
         schema = self._registry.schema(tenant, agent_id, schema_id)
         problem = schema_problem(schema.input_schema, request.task_input)
         if problem:

@@ -13,13 +13,13 @@ from botocore.exceptions import ClientError
 
 from agentfeedback.agent_registry import canonical_json
 from agentfeedback.errors import Conflict
-from agentfeedback.storage import error_code
+from agentfeedback.storage import error_code, storage_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# DynamoDB items stop at 400 KB; input and output beyond this are stored truncated (and flagged).
-MAX_STORED_JSON_CHARS = 150_000
+# DynamoDB items stop at 400 KB: input, output and metadata beyond these sizes are stored truncated (and flagged).
+MAX_STORED_BYTES = {"task_input": 150_000, "task_output": 150_000, "metadata": 20_000}
 
 
 def new_run_id() -> str:
@@ -30,11 +30,13 @@ def new_run_id() -> str:
     return str(uuid.UUID(int=value))
 
 
-def _stored(value: Any) -> tuple[str, bool]:
+def _stored(value: Any, name: str) -> tuple[str, bool]:
     text = canonical_json(value)
-    if len(text) <= MAX_STORED_JSON_CHARS:
+    limit = MAX_STORED_BYTES[name]
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
         return text, False
-    return text[:MAX_STORED_JSON_CHARS], True
+    return encoded[:limit].decode("utf-8", errors="ignore"), True
 
 
 @dataclass
@@ -77,7 +79,7 @@ class RunRecord:
             cost_usd=float(item["cost_usd"]["N"]),
             duration_seconds=float(item["duration_seconds"]["N"]),
             created_at=item["created_at"]["S"],
-            metadata=json.loads(item.get("metadata", {}).get("S", "{}")),
+            metadata=loads("metadata") if "metadata" in item else {},
         )
 
 
@@ -88,8 +90,9 @@ class RunStore:
         self._retention_seconds = retention_days * 86400
 
     def save(self, run: RunRecord) -> None:
-        task_input, input_truncated = _stored(run.task_input)
-        task_output, output_truncated = _stored(run.task_output)
+        task_input, input_truncated = _stored(run.task_input, "task_input")
+        task_output, output_truncated = _stored(run.task_output, "task_output")
+        metadata, metadata_truncated = _stored(run.metadata, "metadata")
         item: dict[str, Any] = {
             "run_id": {"S": run.run_id},
             "tenant": {"S": run.tenant},
@@ -108,7 +111,8 @@ class RunStore:
             "cost_usd": {"N": repr(run.cost_usd)},
             "duration_seconds": {"N": repr(round(run.duration_seconds, 6))},
             "created_at": {"S": run.created_at},
-            "metadata": {"S": canonical_json(run.metadata)[:10_000]},
+            "metadata": {"S": metadata},
+            "metadata_truncated": {"BOOL": metadata_truncated},
         }
         if self._retention_seconds:
             item["expires_at"] = {"N": str(int(time.time()) + self._retention_seconds)}
@@ -123,6 +127,13 @@ class RunStore:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise Conflict(f"A run with id {run.run_id} already exists; use a new id.") from exc
             raise
+
+    def exists(self, run_id: str) -> bool:
+        with storage_errors():
+            response = self._client.get_item(
+                TableName=self._table, Key={"run_id": {"S": run_id}}, ProjectionExpression="run_id"
+            )
+        return "Item" in response
 
     def get(self, tenant: str, run_id: str) -> RunRecord | None:
         item = self._client.get_item(TableName=self._table, Key={"run_id": {"S": run_id}}).get("Item")

@@ -9,7 +9,7 @@ from agentfeedback.agent_registry import AgentRegistry
 from agentfeedback.agent_runs import AgentRunner
 from agentfeedback.chat_completions import ChatCompletions
 from agentfeedback.providers.router import default_router
-from agentfeedback.run_recorder import default_recorder
+from agentfeedback.run_recorder import default_recorder, default_run_store
 from agentfeedback.settings import get_settings
 
 
@@ -20,7 +20,7 @@ def agent_registry() -> AgentRegistry:
 
 @lru_cache(maxsize=1)
 def agent_runner() -> AgentRunner:
-    return AgentRunner(agent_registry(), default_router().complete, default_recorder())
+    return AgentRunner(agent_registry(), default_router().complete, default_recorder(), default_run_store())
 
 
 @lru_cache(maxsize=1)
