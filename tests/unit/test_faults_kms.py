@@ -12,7 +12,7 @@ import json
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from agentfeedback import aws_clients
+from agentfeedback import aws_clients, tokens
 from agentfeedback.tokens import TokenVerifier
 from tests.fuzz.botocore_faults import Fault, recorded_backoff
 from tests.unit.conftest import load_event
@@ -102,13 +102,15 @@ def test_chat_completion_returns_its_answer_without_a_token_and_counts_the_failu
     assert emf_metric(capsys.readouterr().out, "TokenFailures") == 1
 
 
-def test_feedback_is_a_503_while_the_public_key_cannot_be_fetched_then_recovers(aws, invoke):
+def test_feedback_is_a_503_while_the_public_key_cannot_be_fetched_then_recovers(aws, invoke, monkeypatch):
+    moments = iter([1000.0, 1000.0 + TokenVerifier.FETCH_BACKOFF_SECONDS + 1])
+    monkeypatch.setattr(tokens.time, "monotonic", lambda: next(moments, 10_000.0))
     token = aws.mint()
     body = {"feedback_token": token, "outcome": "positive"}
     with recorded_backoff(), Fault(aws_clients.kms(), "GetPublicKey", **REFUSED) as injected:
         status, headers, error = invoke("feedback", load_event("feedback/post_feedback.json", body=body))
     assert status == 503 and error["error"]["code"] == "service_unavailable" and int(headers["Retry-After"]) >= 1
     assert injected.attempts == MAX_ATTEMPTS
-    # The failure is not cached: the next post fetches the key and is saved.
+    # The failure is remembered only for FETCH_BACKOFF_SECONDS: after it, the next post fetches the key and is saved.
     status, _, saved = invoke("feedback", load_event("feedback/post_feedback.json", body=body))
     assert status == 200 and saved["outcome"] == "positive"

@@ -119,3 +119,46 @@ def test_claims_must_be_short_non_empty_strings():
         TokenClaims(tenant="", agent_id="a", run_id="r", version_id="v")
     with pytest.raises(ValueError):
         TokenClaims(tenant="t", agent_id="a" * 200, run_id="r", version_id="v")
+
+
+def test_token_without_expiry_is_refused_once_a_lifetime_is_configured(aws):
+    forever = aws.signer(lifetime_days=0).mint(CLAIMS)
+    assert TokenVerifier(aws.kms, [aws.key_arn]).verify(forever) == CLAIMS
+    assert "contents" in refused(TokenVerifier(aws.kms, [aws.key_arn], require_expiry=True), forever)
+    assert TokenVerifier(aws.kms, [aws.key_arn], require_expiry=True).verify(aws.signer().mint(CLAIMS)) == CLAIMS
+
+
+def test_an_unavailable_previous_key_does_not_stop_current_tokens(aws):
+    retired = aws.create_token_key()
+    old_token = aws.signer(key_arn=retired).mint(CLAIMS)
+
+    def disabled(params, model, **_):
+        if params["KeyId"] == retired:
+            raise aws.kms.exceptions.DisabledException({"Error": {"Code": "DisabledException"}}, model.name)
+
+    aws.kms.meta.events.register("before-parameter-build.kms.GetPublicKey", disabled)
+    verifier = TokenVerifier(aws.kms, [aws.key_arn, retired])
+    assert verifier.verify(aws.signer().mint(CLAIMS)) == CLAIMS
+    assert "unknown key" in refused(verifier, old_token)
+
+
+def test_kms_outage_is_a_503_and_kms_is_not_asked_again_for_a_while(aws):
+    from agentfeedback.errors import ServiceUnavailable
+
+    calls: list[str] = []
+
+    def fail(model, **_):
+        calls.append(model.name)
+        raise aws.kms.exceptions.KMSInternalException({"Error": {"Code": "KMSInternalException"}}, model.name)
+
+    now = [1000.0]
+    token = aws.signer().mint(CLAIMS)
+    verifier = TokenVerifier(aws.kms, [aws.key_arn], clock=lambda: now[0])
+    aws.kms.meta.events.register("before-call.kms.GetPublicKey", fail)
+    for _ in range(50):
+        with pytest.raises(ServiceUnavailable):
+            verifier.verify(token)
+    assert len(calls) == 1
+    aws.kms.meta.events.unregister("before-call.kms.GetPublicKey", fail)
+    now[0] += TokenVerifier.FETCH_BACKOFF_SECONDS + 1
+    assert verifier.verify(token) == CLAIMS

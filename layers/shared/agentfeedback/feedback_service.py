@@ -19,7 +19,11 @@ logger = Logger(child=True)
 @lru_cache(maxsize=1)
 def default_verifier() -> TokenVerifier:
     settings = get_settings()
-    return TokenVerifier(aws_clients.kms(), (settings.token_key_id, *settings.previous_token_key_ids))
+    return TokenVerifier(
+        aws_clients.kms(),
+        (settings.token_key_id, *settings.previous_token_key_ids),
+        require_expiry=settings.token_lifetime_days > 0,
+    )
 
 
 @lru_cache(maxsize=1)

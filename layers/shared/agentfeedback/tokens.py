@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.utils import der_to_raw_signature
 
 from agentfeedback.errors import InvalidFeedbackToken, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -118,16 +121,45 @@ class TokenSigner:
 class TokenVerifier:
     """Checks tokens against the current key and any previous keys still accepted for rotation."""
 
-    def __init__(self, kms: KMSClient, key_ids: Iterable[str], leeway_seconds: int = 30) -> None:
+    # After the current key could not be fetched, requests are answered 503 for this long without asking
+    # KMS again: a flood of requests (forged or not) during a KMS outage does not become a flood of KMS calls.
+    FETCH_BACKOFF_SECONDS = 5.0
+
+    def __init__(
+        self,
+        kms: KMSClient,
+        key_ids: Iterable[str],
+        leeway_seconds: int = 30,
+        require_expiry: bool = False,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self._kms = kms
         self._key_ids = tuple(key_ids)
         self._leeway = leeway_seconds
+        # With a token lifetime configured, a token without `exp` (minted while lifetime was 0) is refused.
+        self._required = ["iat", *_CLAIMS.values(), *(["exp"] if require_expiry else [])]
+        self._clock = clock or time.monotonic
         self._keys: dict[str, ec.EllipticCurvePublicKey] | None = None
+        self._retry_at = 0.0
 
     def _public_keys(self) -> dict[str, ec.EllipticCurvePublicKey]:
-        if self._keys is None:
-            keys = (_fetch_public_key(self._kms, key_id) for key_id in self._key_ids)
-            self._keys = {key_fingerprint(key): key for key in keys}
+        if self._keys is not None:
+            return self._keys
+        if self._clock() < self._retry_at:
+            raise ServiceUnavailable("The token signing key is unavailable right now; retry shortly.")
+        current, *previous = self._key_ids
+        try:
+            keys = [_fetch_public_key(self._kms, current)]
+        except ServiceUnavailable:
+            self._retry_at = self._clock() + self.FETCH_BACKOFF_SECONDS
+            raise
+        for key_id in previous:
+            # A disabled or deleted previous key only stops its own tokens, never the current ones.
+            try:
+                keys.append(_fetch_public_key(self._kms, key_id))
+            except ServiceUnavailable:
+                logger.warning("previous token key unavailable: its tokens are refused", extra={"key_id": key_id})
+        self._keys = {key_fingerprint(key): key for key in keys}
         return self._keys
 
     def verify(self, token: str) -> TokenClaims:
@@ -155,7 +187,7 @@ class TokenVerifier:
                 key,
                 algorithms=[ALGORITHM],
                 leeway=self._leeway,
-                options={"require": ["iat", *_CLAIMS.values()]},
+                options={"require": self._required},
             )
         except jwt.ExpiredSignatureError:
             raise InvalidFeedbackToken("it has expired") from None
