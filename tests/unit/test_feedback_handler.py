@@ -206,3 +206,15 @@ def test_distinct_users_per_run_are_capped_but_votes_can_still_change(aws, invok
     assert aws.user_count("run-1") == 2  # a change of vote does not count twice
     other_run = aws.mint(run_id="run-2")
     assert post(invoke, {"feedback_token": other_run, "outcome": "positive", "user_id": "u3"})[0] == 200
+
+
+@pytest.mark.parametrize("cap", ["0", "1000"])
+def test_a_token_of_another_tenant_for_the_same_run_id_cannot_overwrite(aws, invoke, monkeypatch, cap):
+    monkeypatch.setenv("MAX_USERS_PER_RUN", cap)
+    reset_caches()
+    mine = aws.mint(run_id="run-9", tenant="acme")
+    theirs = aws.mint(run_id="run-9", tenant="globex")
+    assert post(invoke, {"feedback_token": mine, "outcome": "positive", "user_id": "u1"})[0] == 200
+    assert_error(post(invoke, {"feedback_token": theirs, "outcome": "negative", "user_id": "u1"}), 409, "conflict")
+    [item] = aws.items()
+    assert (item["tenant"]["S"], item["outcome"]["S"], item["revision"]["N"]) == ("acme", "positive", "1")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from agentfeedback.errors import ApiError
+from agentfeedback.errors import ApiError, Conflict, ServiceUnavailable
 from agentfeedback.storage import error_code, storage_errors, utc_now
 from agentfeedback.tokens import TokenClaims
 
@@ -60,6 +60,15 @@ class FeedbackEntry:
             updated_at=item["updated_at"]["S"],
             revision=int(item["revision"]["N"]),
         )
+
+
+# Every overwrite checks that the entry belongs to the token's tenant and run: run ids are unique, and
+# this keeps them so even if a run id were ever replayed.
+_SAME_RUN = "#tenant_run = :tenant_run"
+
+
+def _foreign_run(run_id: str) -> ApiError:
+    return Conflict(f"Run id {run_id} already has feedback from another tenant; this token cannot change it.")
 
 
 class UserLimitReached(ApiError):
@@ -151,34 +160,38 @@ class FeedbackStore:
         """A retry or a change of mind overwrites the one entry of (run, user); nothing is ever duplicated."""
         write = _feedback_write(claims, user_id, outcome, comment, now or utc_now())
         if not self._max_users:
-            return self._write(write, condition=None)
-        if not self._count_user(claims.run_id, +1):
-            # The run is full: only users who already voted may change their vote.
-            entry = self._write(write, condition="attribute_exists(pk)")
+            entry = self._write(write, condition=f"attribute_not_exists(pk) OR {_SAME_RUN}")
             if entry is None:
+                raise _foreign_run(claims.run_id)
+            return entry
+        for _attempt in range(3):
+            counted = self._count_user(claims.run_id, +1)
+            if counted:
+                created = self._write(write, condition="attribute_not_exists(pk)")
+                if created is not None:
+                    return created
+                # Not a new user after all (a change of vote, or a concurrent first post): undo the count.
+                self._count_user(claims.run_id, -1)
+            changed = self._write(write, condition=f"attribute_exists(pk) AND {_SAME_RUN}")
+            if changed is not None:
+                return changed
+            if self.get(claims.run_id, user_id) is not None:
+                raise _foreign_run(claims.run_id)
+            if not counted:
                 raise UserLimitReached(
                     f"This run already has feedback from {self._max_users} different users, the most one run "
                     "accepts; users who already voted can still change their vote."
                 )
-            return entry
-        created = self._write(write, condition="attribute_not_exists(pk)")
-        if created is not None:
-            return created
-        # Not a new user after all (a change of vote, or a concurrent first post): undo the count, overwrite.
-        self._count_user(claims.run_id, -1)
-        return self._write(write, condition=None)
+            # The entry was erased between our two writes: start again.
+        raise ServiceUnavailable("Feedback storage is busy right now; retry shortly.")
 
-    @overload
-    def _write(self, write: _FeedbackWrite, condition: None) -> FeedbackEntry: ...
-    @overload
-    def _write(self, write: _FeedbackWrite, condition: str) -> FeedbackEntry | None: ...
-    def _write(self, write: _FeedbackWrite, condition: str | None) -> FeedbackEntry | None:
+    def _write(self, write: _FeedbackWrite, condition: str) -> FeedbackEntry | None:
         """The UpdateItem; None when its condition does not hold."""
         try:
             with storage_errors():
                 response = self._client.update_item(**write.update(self._table, condition), ReturnValues="ALL_NEW")
         except ClientError as exc:
-            if condition and error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return None
             raise
         return FeedbackEntry.from_item(response["Attributes"])
