@@ -10,7 +10,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
@@ -139,8 +139,12 @@ class ApiGateway:
     def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
         split = urlsplit(request.target)
-        path = unquote(split.path) or "/"
+        # As API Gateway does: route on the raw path (a %2F stays inside its segment), put the raw path in the
+        # event, and decode only the path parameters.
+        path = split.path or "/"
         match = self._routes.match(request.method, path)
+        if match is not None:
+            match = replace(match, path_parameters={k: unquote(v) for k, v in match.path_parameters.items()})
         api_id = match.route.api_id if match else self._default_api_id
         try:
             if len(request.body) > MAX_REQUEST_BYTES:

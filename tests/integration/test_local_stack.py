@@ -109,3 +109,25 @@ def test_busy_port_suggests_another(stack):
     busy = int(stack.base_url.rsplit(":", 1)[1])
     with pytest.raises(StartupError, match=f"PORT={busy + 1}"):
         GatewayServer(gateway=None, port=busy)
+
+
+def test_path_parameters_are_decoded_but_routing_uses_the_raw_path(stack, mint_token, api_key):
+    import urllib.parse
+
+    import requests
+
+    user_id = "ana/b c"
+    token = mint_token(tenant="acme")
+    saved = requests.post(
+        f"{stack.base_url}/v1/feedback",
+        json={"feedback_token": token, "outcome": "positive", "user_id": user_id},
+        timeout=10,
+    )
+    assert saved.status_code == 200
+    erase = requests.delete(
+        f"{stack.base_url}/v1/_/feedback/users/{urllib.parse.quote(user_id, safe='')}",
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=10,
+    )
+    assert erase.status_code == 200, erase.text
+    assert erase.json() == {"user_id": user_id, "erased": 1}
