@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import statistics
 import sys
 import time
@@ -19,20 +18,14 @@ import in_process_aws
 
 in_process_aws.prepare(log_level="ERROR")
 
-import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from local.template import table_definitions  # noqa: E402
 from tests.unit.conftest import FakeContext, load_event, load_handler  # noqa: E402
 
 
 def main(calls: int) -> None:
     with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        for name, definition in table_definitions().items():
-            dynamodb.create_table(TableName=name, **definition)
-        key = boto3.client("kms").create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
-        os.environ["TOKEN_KEY_ID"] = key
+        in_process_aws.create_tables_and_key()
 
         from agentfeedback.providers import router
 

@@ -28,3 +28,17 @@ def prepare(log_level: str = "ERROR") -> None:
         API_KEYS_TABLE="ApiKeysTable",
         ALLOWED_ORIGINS="*",
     )
+
+
+def create_tables_and_key() -> str:
+    """Inside mock_aws: the template's tables and a token key; returns the key ARN (also set as TOKEN_KEY_ID)."""
+    import boto3
+
+    from local.template import table_definitions
+
+    dynamodb = boto3.client("dynamodb")
+    for name, definition in table_definitions().items():
+        dynamodb.create_table(TableName=name, **definition)
+    key = boto3.client("kms").create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+    os.environ["TOKEN_KEY_ID"] = key
+    return str(key)

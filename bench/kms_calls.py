@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import sys
 import time
 import warnings
@@ -25,11 +24,9 @@ import in_process_aws
 
 in_process_aws.prepare(log_level="ERROR")
 
-import boto3  # noqa: E402
 import botocore.handlers  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from local.template import table_definitions  # noqa: E402
 from tests.unit.conftest import FakeContext, load_event, load_handler, reset_caches  # noqa: E402
 
 KMS_CALLS: Counter[str] = Counter()
@@ -52,11 +49,7 @@ def main(calls: int) -> None:
     botocore.handlers.BUILTIN_HANDLERS.append(("before-call.kms", _count_kms_call))
     rows: list[tuple[str, int, Counter[str], float]] = []
     with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        for name, definition in table_definitions().items():
-            dynamodb.create_table(TableName=name, **definition)
-        key = boto3.client("kms").create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
-        os.environ["TOKEN_KEY_ID"] = key
+        in_process_aws.create_tables_and_key()
         register = load_event("run/register_agent.json")
         reset_caches()
         _invoke("run", register)

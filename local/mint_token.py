@@ -9,9 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
-import boto3
-
-from local.stack_state import STATE_FILE, StackNotRunning, read_state
+from local.stack_state import STATE_FILE, StackNotRunning, aws_client, read_state
 from local.template import functions, load_template
 
 
@@ -39,13 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from agentfeedback.tokens import TokenClaims, TokenSigner
 
     settings = Settings.from_env(state["environment"])
-    kms = boto3.client(
-        "kms",
-        endpoint_url=state["kms_endpoint"],
-        region_name=state["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    kms = aws_client(state, "kms")
     claims = TokenClaims(
         tenant=args.tenant,
         agent_id=args.agent,

@@ -50,3 +50,16 @@ def read_state(path: Path = STATE_FILE) -> dict[str, Any]:
     if not _alive(int(state.get("pid", 0))):
         raise StackNotRunning(f"{path} is left from a local stack that has stopped: start it with `make local`")
     return state
+
+
+def aws_client(state: dict[str, Any], service: str) -> Any:
+    """A boto3 client for the running stack's DynamoDB Local or moto KMS (service: "dynamodb" or "kms")."""
+    import boto3
+
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=state[f"{service}_endpoint"],
+        region_name=state["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )

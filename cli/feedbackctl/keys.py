@@ -18,20 +18,13 @@ from agentfeedback.api_keys import ApiKeyStore
 
 def _store(args: argparse.Namespace) -> ApiKeyStore:
     if args.local:
-        from local.stack_state import StackNotRunning, read_state
+        from local.stack_state import StackNotRunning, aws_client, read_state
 
         try:
             state = read_state()
         except StackNotRunning as exc:
             raise SystemExit(f"error: {exc}") from None
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=state["dynamodb_endpoint"],
-            region_name=state["region"],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        return ApiKeyStore(client, state["table_names"]["ApiKeysTable"])
+        return ApiKeyStore(aws_client(state, "dynamodb"), state["table_names"]["ApiKeysTable"])
     if not args.table:
         raise SystemExit("error: name the API keys table with --table or API_KEYS_TABLE (see the stack's outputs)")
     return ApiKeyStore(boto3.client("dynamodb"), args.table)
