@@ -1,5 +1,6 @@
 """Agent routes (API key required): register schemas, run an agent, save versions, bind environments."""
 
+import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -43,7 +44,9 @@ def register_agent(tenant: Tenant, body: RegisterAgentRequest) -> RegisterAgentR
 
 def _run(tenant: str, agent_id: str, schema_id: int, body: RunRequest) -> Any:
     owner = caller_tenant(app, tenant)
-    response: RunResponse = agent_runner().run(owner, agent_id, schema_id, body)
+    # The model calls share what is left of the function's time, so a slow model ends in our 504, not a timeout.
+    deadline = time.monotonic() + app.lambda_context.get_remaining_time_in_millis() / 1000
+    response: RunResponse = agent_runner().run(owner, agent_id, schema_id, body, deadline)
     if body.stream:
         # The SDKs treat events without duration_seconds as partial; the last one is the full response.
         partial = {"id": response.id, "task_output": response.task_output}

@@ -389,6 +389,15 @@ def test_openai_slow_answer_is_a_timeout(server: FakeOpenAIServer) -> None:
     assert "0.3 seconds" in caught.value.message
 
 
+def test_openai_waits_no_longer_than_the_callers_remaining_time(server: FakeOpenAIServer) -> None:
+    server.reply(Reply(delay_seconds=5))
+    request = ask(timeout_seconds=0.3)
+    started = time.monotonic()
+    with pytest.raises(ProviderTimeout, match=r"0\.3 seconds"):
+        openai(server, timeout_seconds=25).complete(request, "gpt-4o-mini")
+    assert time.monotonic() - started < 3
+
+
 def test_openai_body_that_is_not_json(server: FakeOpenAIServer) -> None:
     server.reply(Reply(200, "<html>502 Bad Gateway</html>"))
     with pytest.raises(ProviderError, match="not valid JSON"):

@@ -188,3 +188,35 @@ def test_large_metadata_is_stored_truncated_and_flagged(aws, invoke):
     stored = aws.dynamodb.get_item(TableName="RunsTable", Key={"run_id": {"S": body["id"]}})["Item"]
     assert stored["metadata_truncated"]["BOOL"] is True
     assert len(stored["metadata"]["S"].encode()) <= 20_000
+
+
+def test_retry_gets_only_the_time_left_and_is_skipped_without_it():
+    import time as clock
+
+    from agentfeedback.agent_runs import FINISHING_SECONDS, InvalidModelOutput, generate_output
+    from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest, ProviderTimeout
+
+    budgets: list[float | None] = []
+
+    def slow_invalid(request: CompletionRequest) -> Completion:
+        budgets.append(request.timeout_seconds)
+        return Completion(text="not json", input_tokens=1, output_tokens=1, model=request.model)
+
+    request = CompletionRequest(model="m", messages=[ChatMessage(role="user", content="x")], json_schema={})
+    with pytest.raises(InvalidModelOutput):
+        generate_output(slow_invalid, request, {"type": "object"}, deadline=clock.monotonic() + 12)
+    assert len(budgets) == 2 and all(b is not None and b <= 12 - FINISHING_SECONDS for b in budgets)
+
+    def sleepy_invalid(request: CompletionRequest) -> Completion:
+        clock.sleep(0.7)
+        return slow_invalid(request)
+
+    budgets.clear()
+    with pytest.raises(InvalidModelOutput):  # time for one attempt only: no retry, still our 502
+        generate_output(
+            sleepy_invalid, request, {"type": "object"}, deadline=clock.monotonic() + FINISHING_SECONDS + 1.5
+        )
+    assert len(budgets) == 1
+
+    with pytest.raises(ProviderTimeout):  # no time at all: a 504 before calling the model
+        generate_output(slow_invalid, request, {"type": "object"}, deadline=clock.monotonic() + 1)

@@ -14,7 +14,7 @@ from agentfeedback.agent_registry import AgentRegistry, AgentSchema, version_id
 from agentfeedback.errors import ApiError, Conflict, ValidationFailed
 from agentfeedback.json_schemas import schema_problem
 from agentfeedback.pricing import cost_usd
-from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest
+from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest, ProviderTimeout
 from agentfeedback.run_models import RunRequest, RunResponse, RunVersion, VersionProperties
 from agentfeedback.run_recorder import RunRecorder
 from agentfeedback.run_store import RunRecord, RunStore, new_run_id
@@ -91,15 +91,31 @@ def resolve_version(registry: AgentRegistry, tenant: str, agent_id: str, version
     return ResolvedVersion(id=version_id(properties.model_dump(exclude={"provider"})), properties=properties)
 
 
+# Kept free for storing the run and signing its token after the last model call.
+FINISHING_SECONDS = 2.0
+
+
 def generate_output(
-    complete: Complete, request: CompletionRequest, output_schema: dict[str, Any]
+    complete: Complete, request: CompletionRequest, output_schema: dict[str, Any], deadline: float | None = None
 ) -> tuple[dict[str, Any], int, int]:
-    """Ask the model; if its output is not valid JSON for the schema, ask once more with the reason."""
+    """Ask the model; if its output is not valid JSON for the schema, ask once more with the reason.
+
+    deadline (time.monotonic) bounds both calls together, so a slow first answer leaves the retry
+    only the time that is left, and the caller gets our error rather than a function timeout.
+    """
     input_tokens = output_tokens = 0
     messages = list(request.messages)
     problem = ""
-    for _attempt in range(2):
-        completion = complete(CompletionRequest(**{**request.__dict__, "messages": messages}))
+    for attempt in range(2):
+        budget = None if deadline is None else deadline - time.monotonic() - FINISHING_SECONDS
+        if budget is not None and budget < 1:
+            if attempt == 0:
+                raise ProviderTimeout(request.model, 0)
+            break
+        call = {**request.__dict__, "messages": messages}
+        if budget is not None:
+            call["timeout_seconds"] = min(budget, request.timeout_seconds or budget)
+        completion = complete(CompletionRequest(**call))
         input_tokens += completion.input_tokens
         output_tokens += completion.output_tokens
         try:
@@ -116,7 +132,7 @@ def generate_output(
             ChatMessage(role="assistant", content=completion.text[:20_000]),
             ChatMessage(role="user", content=f"That reply is invalid: {problem}. Reply again with valid JSON only."),
         ]
-    raise InvalidModelOutput(f"The model {request.model!r} returned invalid output twice: {problem}.")
+    raise InvalidModelOutput(f"The model {request.model!r} returned invalid output: {problem}.")
 
 
 class AgentRunner:
@@ -126,7 +142,9 @@ class AgentRunner:
         self._complete = complete
         self._recorder = recorder
 
-    def run(self, tenant: str, agent_id: str, schema_id: int, request: RunRequest) -> RunResponse:
+    def run(
+        self, tenant: str, agent_id: str, schema_id: int, request: RunRequest, deadline: float | None = None
+    ) -> RunResponse:
         started = time.perf_counter()
         if request.id is not None:
             validate_run_id(request.id)
@@ -146,7 +164,9 @@ class AgentRunner:
             max_tokens=properties.max_tokens,
             json_schema=schema.output_schema,
         )
-        output, input_tokens, output_tokens = generate_output(self._complete, completion_request, schema.output_schema)
+        output, input_tokens, output_tokens = generate_output(
+            self._complete, completion_request, schema.output_schema, deadline
+        )
         duration = time.perf_counter() - started
         record = RunRecord(
             run_id=request.id or new_run_id(),

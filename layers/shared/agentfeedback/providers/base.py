@@ -29,6 +29,8 @@ class CompletionRequest:
     max_tokens: int | None = None
     # Set when the caller needs a JSON object valid against this schema (an agent's output schema).
     json_schema: dict[str, Any] | None = None
+    # The caller's remaining time budget; providers wait at most this long (and at most their own timeout).
+    timeout_seconds: float | None = None
 
 
 @dataclass(frozen=True)

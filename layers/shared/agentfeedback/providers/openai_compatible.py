@@ -142,6 +142,7 @@ class OpenAICompatibleProvider:
 
     def complete(self, request: CompletionRequest, provider_model: str) -> Completion:
         key = self._key()
+        timeout = min(self._timeout, request.timeout_seconds or self._timeout)
         http_request = urllib.request.Request(  # noqa: S310  # the URL is ours (settings), never a caller's
             self._url,
             data=json.dumps(self.request_body(request, provider_model)).encode(),
@@ -154,15 +155,15 @@ class OpenAICompatibleProvider:
             },
         )
         try:
-            with _OPENER.open(http_request, timeout=self._timeout) as response:
+            with _OPENER.open(http_request, timeout=timeout) as response:
                 raw = response.read(_MAX_RESPONSE_BYTES)
         except urllib.error.HTTPError as exc:
             raise self._http_error(exc, key) from None
         except TimeoutError as exc:
-            raise ProviderTimeout(PROVIDER, self._timeout) from exc
+            raise ProviderTimeout(PROVIDER, timeout) from exc
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, TimeoutError):
-                raise ProviderTimeout(PROVIDER, self._timeout) from exc
+                raise ProviderTimeout(PROVIDER, timeout) from exc
             raise ProviderError(PROVIDER, f"it could not be reached ({_reason(exc.reason)}).") from exc
         except OSError as exc:  # the connection dropped mid-answer
             raise ProviderError(PROVIDER, f"the connection failed ({_reason(exc)}).") from exc
