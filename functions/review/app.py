@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentfeedback import review_service
-from agentfeedback.http_api import caller_tenant, install_error_handlers
+from agentfeedback.http_api import AgentIdPath, TenantPath, caller_tenant, install_error_handlers
 from agentfeedback.models import MAX_USER_ID_CHARS, Outcome
 from agentfeedback.review_cursor import MAX_CURSOR_CHARS
 from agentfeedback.review_models import (
@@ -28,8 +28,6 @@ tracer = Tracer()
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_handlers(app, logger)
 
-Tenant = Annotated[str, Path(min_length=1, max_length=63)]
-AgentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 RunId = Annotated[str, Path(min_length=1, max_length=128)]
 UserId = Annotated[str, Path(min_length=1, max_length=MAX_USER_ID_CHARS)]
 Time = Annotated[str | None, Query(max_length=40, description="ISO 8601 date or time; UTC unless an offset is given.")]
@@ -43,8 +41,8 @@ def _decoded(name: str, routed: str) -> str:
 
 @app.get("/v1/<tenant>/agents/<agent_id>/feedback")
 def list_feedback(
-    tenant: Tenant,
-    agent_id: AgentId,
+    tenant: TenantPath,
+    agent_id: AgentIdPath,
     outcome: Annotated[Outcome | None, Query()] = None,
     user_id: Annotated[str | None, Query(min_length=1, max_length=MAX_USER_ID_CHARS)] = None,
     version: Version = None,
@@ -66,24 +64,24 @@ def list_feedback(
 
 @app.get("/v1/<tenant>/agents/<agent_id>/feedback/summary")
 def feedback_summary(
-    tenant: Tenant, agent_id: AgentId, since: Time = None, until: Time = None, version: Version = None
+    tenant: TenantPath, agent_id: AgentIdPath, since: Time = None, until: Time = None, version: Version = None
 ) -> FeedbackSummary:
     owner = caller_tenant(app, tenant)
     return review_service.feedback_summary(owner, agent_id, review_service.summary_window(since, until), version)
 
 
 @app.get("/v1/<tenant>/agents/<agent_id>/runs/<run_id>")
-def get_run(tenant: Tenant, agent_id: AgentId, run_id: RunId) -> RunDetail:
+def get_run(tenant: TenantPath, agent_id: AgentIdPath, run_id: RunId) -> RunDetail:
     return review_service.run_detail(caller_tenant(app, tenant), agent_id, _decoded("run_id", run_id))
 
 
 @app.get("/v1/<tenant>/agents/<agent_id>/runs/<run_id>/feedback")
-def get_run_feedback(tenant: Tenant, agent_id: AgentId, run_id: RunId) -> RunFeedback:
+def get_run_feedback(tenant: TenantPath, agent_id: AgentIdPath, run_id: RunId) -> RunFeedback:
     return review_service.run_feedback(caller_tenant(app, tenant), agent_id, _decoded("run_id", run_id))
 
 
 @app.delete("/v1/<tenant>/feedback/users/<user_id>")
-def erase_user(tenant: Tenant, user_id: UserId) -> ErasedUser:
+def erase_user(tenant: TenantPath, user_id: UserId) -> ErasedUser:
     return review_service.erase_user(caller_tenant(app, tenant), _decoded("user_id", user_id))
 
 

@@ -10,7 +10,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentfeedback.agent_registry import stable_uid
-from agentfeedback.http_api import caller_tenant, install_error_handlers, server_sent_events, streamed_responses
+from agentfeedback.http_api import (
+    AgentIdPath,
+    TenantPath,
+    caller_tenant,
+    install_error_handlers,
+    server_sent_events,
+    streamed_responses,
+)
 from agentfeedback.run_models import (
     BindEnvironmentRequest,
     RegisterAgentRequest,
@@ -28,13 +35,11 @@ tracer = Tracer()
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_handlers(app, logger)
 
-Tenant = Annotated[str, Path(min_length=1, max_length=63)]
 SchemaId = Annotated[int, Path(ge=1)]
-AgentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 
 
 @app.post("/v1/<tenant>/agents")
-def register_agent(tenant: Tenant, body: RegisterAgentRequest) -> RegisterAgentResponse:
+def register_agent(tenant: TenantPath, body: RegisterAgentRequest) -> RegisterAgentResponse:
     owner = caller_tenant(app, tenant)
     schema_id = agent_registry().register(owner, body.id, body.input_schema, body.output_schema)
     return RegisterAgentResponse(
@@ -55,23 +60,23 @@ def _run(tenant: str, agent_id: str, schema_id: int, body: RunRequest) -> Any:
 
 
 @app.post("/v1/<tenant>/agents/<agent_id>/schemas/<schema_id>/run", responses=streamed_responses(RunResponse))
-def run_agent(tenant: Tenant, agent_id: AgentId, schema_id: SchemaId, body: RunRequest) -> Any:
+def run_agent(tenant: TenantPath, agent_id: AgentIdPath, schema_id: SchemaId, body: RunRequest) -> Any:
     return _run(tenant, agent_id, schema_id, body)
 
 
 @app.post("/v1/<tenant>/tasks/<agent_id>/schemas/<schema_id>/run", responses=streamed_responses(RunResponse))
-def run_task(tenant: Tenant, agent_id: AgentId, schema_id: SchemaId, body: RunRequest) -> Any:
+def run_task(tenant: TenantPath, agent_id: AgentIdPath, schema_id: SchemaId, body: RunRequest) -> Any:
     return _run(tenant, agent_id, schema_id, body)
 
 
 @app.post("/v1/<tenant>/agents/<agent_id>/versions")
-def save_version(tenant: Tenant, agent_id: AgentId, body: VersionProperties) -> SavedVersionResponse:
+def save_version(tenant: TenantPath, agent_id: AgentIdPath, body: VersionProperties) -> SavedVersionResponse:
     saved = agent_registry().save_version(caller_tenant(app, tenant), agent_id, body.model_dump(exclude_none=True))
     return SavedVersionResponse(**saved.__dict__)
 
 
 @app.get("/v1/<tenant>/agents/<agent_id>/versions")
-def list_versions(tenant: Tenant, agent_id: AgentId) -> dict[str, Any]:
+def list_versions(tenant: TenantPath, agent_id: AgentIdPath) -> dict[str, Any]:
     owner = caller_tenant(app, tenant)
     registry = agent_registry()
     return {
@@ -82,7 +87,10 @@ def list_versions(tenant: Tenant, agent_id: AgentId) -> dict[str, Any]:
 
 @app.put("/v1/<tenant>/agents/<agent_id>/environments/<environment>")
 def bind_environment(
-    tenant: Tenant, agent_id: AgentId, environment: Annotated[str, Path(max_length=32)], body: BindEnvironmentRequest
+    tenant: TenantPath,
+    agent_id: AgentIdPath,
+    environment: Annotated[str, Path(max_length=32)],
+    body: BindEnvironmentRequest,
 ) -> dict[str, Any]:
     saved = agent_registry().bind_environment(caller_tenant(app, tenant), agent_id, environment, body.version)
     return {"environment": environment, "version": saved.number, "version_id": saved.id}

@@ -21,7 +21,8 @@ from agentfeedback.storage import error_code, utc_now
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-AGENT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+AGENT_ID_REGEX = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+AGENT_ID_PATTERN = re.compile(AGENT_ID_REGEX)
 ENVIRONMENTS = ("dev", "staging", "production")
 
 

@@ -6,7 +6,6 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,13 +13,17 @@ from agentfeedback.agent_registry import AgentRegistry, AgentSchema, version_id
 from agentfeedback.errors import ApiError, Conflict, ValidationFailed
 from agentfeedback.json_schemas import schema_problem
 from agentfeedback.pricing import cost_usd
-from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest, ProviderTimeout
+from agentfeedback.providers.base import (
+    ChatMessage,
+    Complete,
+    CompletionRequest,
+    ProviderTimeout,
+    strip_code_fence,
+)
 from agentfeedback.run_models import RunRequest, RunResponse, RunVersion, VersionProperties
 from agentfeedback.run_recorder import RunRecorder
 from agentfeedback.run_store import RunRecord, RunStore, new_run_id
 from agentfeedback.storage import utc_now
-
-Complete = Callable[[CompletionRequest], Completion]
 
 
 class InvalidModelOutput(ApiError):
@@ -30,11 +33,7 @@ class InvalidModelOutput(ApiError):
 
 def parse_json_object(text: str) -> dict[str, Any]:
     """Models often wrap JSON in a Markdown fence; accept that, refuse anything else."""
-    stripped = text.strip()
-    if stripped.startswith("```"):
-        stripped = stripped.split("\n", 1)[1] if "\n" in stripped else ""
-        stripped = stripped.rsplit("```", 1)[0]
-    value = json.loads(stripped)
+    value = json.loads(strip_code_fence(text))
     if not isinstance(value, dict):
         raise ValueError("the output is not a JSON object")
     return value

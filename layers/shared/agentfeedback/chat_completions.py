@@ -10,12 +10,10 @@ from agentfeedback.agent_registry import slugify, version_id
 from agentfeedback.chat_models import ChatCompletionRequest
 from agentfeedback.errors import ApiError
 from agentfeedback.pricing import cost_usd
-from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest
+from agentfeedback.providers.base import ChatMessage, Complete, CompletionRequest
 from agentfeedback.run_recorder import RunRecorder
 from agentfeedback.run_store import RunRecord, new_run_id
 from agentfeedback.storage import utc_now
-
-Complete = Callable[[CompletionRequest], Completion]
 
 
 class UnsupportedParameter(ApiError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
@@ -13,7 +13,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Path
 
+from agentfeedback.agent_registry import AGENT_ID_REGEX
 from agentfeedback.errors import (
     ApiError,
     Forbidden,
@@ -31,6 +33,11 @@ from agentfeedback.storage import unavailable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+
+# Path parameters every authenticated route shares (the authorizer has already checked the key).
+TenantPath = Annotated[str, Path(min_length=1, max_length=63)]
+AgentIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=AGENT_ID_REGEX)]
 
 
 def cors_config(allowed_origins: tuple[str, ...]) -> CORSConfig:

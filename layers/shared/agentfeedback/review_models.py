@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from agentfeedback.feedback_store import FeedbackEntry
 from agentfeedback.models import Outcome
+from agentfeedback.run_models import RunVersion
 from agentfeedback.satisfaction import VoteTally
 
 MAX_PAGE_SIZE = 100
@@ -54,11 +55,6 @@ class FeedbackPage(BaseModel):
 class RunFeedback(BaseModel):
     run_id: str
     items: list[FeedbackItem]
-
-
-class RunVersion(BaseModel):
-    id: str
-    properties: dict[str, Any]
 
 
 class RunDetail(BaseModel):

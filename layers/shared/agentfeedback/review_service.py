@@ -21,10 +21,11 @@ from agentfeedback.review_models import (
     Figures,
     RunDetail,
     RunFeedback,
-    RunVersion,
     VersionFigures,
 )
 from agentfeedback.review_store import FeedbackFilter, ReviewStore, RunStamp, TimeRange, Vote
+from agentfeedback.run_models import RunVersion
+from agentfeedback.run_recorder import default_run_store
 from agentfeedback.run_store import RunRecord, RunStore
 from agentfeedback.satisfaction import VoteTally
 from agentfeedback.settings import get_settings
@@ -39,11 +40,6 @@ MAX_SUMMARY_DAYS = 366
 def default_review_store() -> ReviewStore:
     settings = get_settings()
     return ReviewStore(aws_clients.dynamodb(), settings.feedback_table, settings.runs_table)
-
-
-def default_run_store() -> RunStore:
-    settings = get_settings()
-    return RunStore(aws_clients.dynamodb(), settings.runs_table, settings.run_retention_days)
 
 
 def stored_time(moment: datetime) -> str:

@@ -6,7 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-AgentId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+from agentfeedback.agent_registry import AGENT_ID_REGEX
+
+AgentId = Annotated[str, Field(min_length=1, max_length=64, pattern=AGENT_ID_REGEX)]
 
 
 class VersionProperties(BaseModel):

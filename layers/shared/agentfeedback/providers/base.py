@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -39,6 +39,10 @@ class Completion:
     input_tokens: int
     output_tokens: int
     model: str  # the model that answered, as the provider names it
+
+
+# What runs and chat completions call: a router's (or a test's) complete().
+Complete = Callable[[CompletionRequest], Completion]
 
 
 class Provider(Protocol):
