@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from agentfeedback.feedback_models import MAX_USER_ID_CHARS, FeedbackRequest, FeedbackResponse, FeedbackState
 from agentfeedback.feedback_service import read_feedback, record_feedback, submit_feedback, to_response
 from agentfeedback.http_api import cors_config, ensure_body_within_limit, install_error_handlers
-from agentfeedback.models import MAX_USER_ID_CHARS, FeedbackRequest, FeedbackResponse, FeedbackState
 from agentfeedback.settings import get_settings
 from agentfeedback.tokens import MAX_TOKEN_CHARS
 

@@ -9,8 +9,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentfeedback import review_service
+from agentfeedback.feedback_models import MAX_USER_ID_CHARS, Outcome
 from agentfeedback.http_api import AgentIdPath, TenantPath, caller_tenant, install_error_handlers
-from agentfeedback.models import MAX_USER_ID_CHARS, Outcome
 from agentfeedback.review_cursor import MAX_CURSOR_CHARS
 from agentfeedback.review_models import (
     DEFAULT_PAGE_SIZE,

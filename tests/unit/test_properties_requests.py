@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from agentfeedback.chat_models import ChatCompletionRequest
-from agentfeedback.models import FeedbackRequest
+from agentfeedback.feedback_models import FeedbackRequest
 from agentfeedback.run_models import BindEnvironmentRequest, RegisterAgentRequest, RunRequest, VersionProperties
 from tests.unit.conftest import load_event
 

@@ -8,8 +8,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from agentfeedback import aws_clients
+from agentfeedback.feedback_models import FeedbackRequest, FeedbackResponse, FeedbackState
 from agentfeedback.feedback_store import FeedbackEntry, FeedbackStore
-from agentfeedback.models import FeedbackRequest, FeedbackResponse, FeedbackState
 from agentfeedback.settings import get_settings
 from agentfeedback.tokens import TokenVerifier
 

@@ -28,7 +28,7 @@ from agentfeedback.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from agentfeedback.models import MAX_BODY_BYTES
+from agentfeedback.feedback_models import MAX_BODY_BYTES
 from agentfeedback.storage import unavailable
 
 if TYPE_CHECKING:

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agentfeedback.feedback_models import Outcome
 from agentfeedback.feedback_store import FeedbackEntry
-from agentfeedback.models import Outcome
 from agentfeedback.run_models import RunVersion
 from agentfeedback.satisfaction import VoteTally
 
