@@ -85,17 +85,15 @@ class _FeedbackWrite:
     names: dict[str, str]
     values: dict[str, Any]
 
-    def update(self, table: str, condition: str | None = None) -> dict[str, Any]:
-        call: dict[str, Any] = {
+    def update(self, table: str, condition: str) -> dict[str, Any]:
+        return {
             "TableName": table,
             "Key": self.key,
             "UpdateExpression": self.expression,
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": self.names,
             "ExpressionAttributeValues": self.values,
         }
-        if condition:
-            call["ConditionExpression"] = condition
-        return call
 
 
 def _feedback_write(
