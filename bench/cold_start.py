@@ -215,8 +215,8 @@ def start_fake_aws(template: dict[str, Any], specs: dict[str, Any], scratch: Pat
     import boto3
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-    from agentfeedback.agent_registry import AgentRegistry
-    from agentfeedback.api_keys import ApiKeyStore
+    from agentfeedback.keys.store import ApiKeyStore
+    from agentfeedback.runs.registry import AgentRegistry
     from agentfeedback.tokens import TokenClaims, TokenSigner
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise

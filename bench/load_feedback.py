@@ -146,7 +146,7 @@ def _minter(kms: Any, key_id: str, lifetime_days: int) -> Callable[[str], str]:
 
 def target_from_stack(stack: Any) -> Target:
     """An in-process `local.stack.LocalStack` (the integration tests' `stack` fixture)."""
-    from agentfeedback.settings import Settings
+    from agentfeedback.core.settings import Settings
 
     settings = Settings.from_env(stack.environment)
     return Target(
@@ -160,7 +160,7 @@ def target_from_state(state: dict[str, Any], api_url: str | None = None) -> Targ
     """A stack in another process, reached through its state file (.local/stack.json for `make local`)."""
     import boto3
 
-    from agentfeedback.settings import Settings
+    from agentfeedback.core.settings import Settings
 
     base_url = api_url or state["base_url"]
     for url in (base_url, state["dynamodb_endpoint"], state["kms_endpoint"]):

@@ -86,7 +86,8 @@ def main(calls: int) -> None:
         key_arn = boto3.client("kms").create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
         os.environ["TOKEN_KEY_ID"] = key_arn
         reset_caches()
-        from agentfeedback import aws_clients, feedback_service
+        from agentfeedback import composition
+        from agentfeedback.feedback.store import FeedbackStore
         from agentfeedback.tokens import TokenClaims, TokenSigner
 
         token = TokenSigner(boto3.client("kms"), key_arn, 30).mint(
@@ -98,9 +99,10 @@ def main(calls: int) -> None:
         )
         # The handler's own store, as its settings build it, on the no-op client.
         no_op = NoOpDynamoDB()
-        aws_clients.dynamodb = lambda: no_op  # type: ignore[assignment]
-        store = feedback_service.default_store()
-        verifier = feedback_service.default_verifier()
+        composition.dynamodb = lambda: no_op  # type: ignore[assignment]
+        config = composition.settings()
+        store = FeedbackStore(no_op, config.feedback_table, config.max_users_per_run)  # type: ignore[arg-type]
+        verifier = composition.token_verifier()
         handler = load_handler("feedback").lambda_handler
 
         def full() -> dict[str, Any]:

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     # The layer's code, as the functions see it (the venv has its libraries, not the layer folder).
     layer_paths = {str(path) for spec in functions(load_template()).values() for path in spec.layer_dirs}
     sys.path[:0] = sorted(layer_paths - set(sys.path))
-    from agentfeedback.settings import Settings
+    from agentfeedback.core.settings import Settings
     from agentfeedback.tokens import TokenClaims, TokenSigner
 
     settings = Settings.from_env(state["environment"])

@@ -10,7 +10,7 @@ from typing import Any
 
 def merged_openapi(modules: Iterable[ModuleType], title: str, server_url: str) -> dict[str, Any]:
     # The functions' error shape, declared on every operation (imported here: the stack's copy of the layer).
-    from agentfeedback.http_api import with_error_responses
+    from agentfeedback.core.http_api import with_error_responses
 
     document: dict[str, Any] = {
         "openapi": "3.1.0",

@@ -353,7 +353,7 @@ class LocalStack:
 
 def development_key(stack: LocalStack, directory: Path = LOCAL_DIR) -> str:
     """`make local` always offers a working API key: $LOCAL_API_KEY, else the one kept from last time."""
-    from agentfeedback.api_keys import ApiKeyStore
+    from agentfeedback.keys.store import ApiKeyStore
 
     saved = directory / "dev_api_key"
     key = os.environ.get("LOCAL_API_KEY") or (saved.read_text().strip() if saved.exists() else "")

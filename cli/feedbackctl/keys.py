@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 
-from agentfeedback.api_keys import ApiKeyStore
+from agentfeedback.keys.store import ApiKeyStore
 
 
 def _store(args: argparse.Namespace) -> ApiKeyStore:

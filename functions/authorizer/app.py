@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agentfeedback.api_keys import default_api_key_store
+from agentfeedback import composition
 
 logger = Logger()
 
@@ -24,7 +24,7 @@ def _whole_api(method_arn: str) -> str:
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     key = _bearer_key(event.get("authorizationToken"))
-    record = default_api_key_store().lookup(key) if key else None
+    record = composition.api_key_store().lookup(key) if key else None
     if record is None or not record.active:
         # Logged without the key itself: only whether one was sent.
         logger.info("API key refused", extra={"key_sent": key is not None, "revoked": bool(record)})

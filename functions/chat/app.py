@@ -7,10 +7,10 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agentfeedback.chat_completions import stream_chunks
-from agentfeedback.chat_models import ChatCompletionRequest
-from agentfeedback.http_api import caller_tenant, install_error_handlers, server_sent_events, streamed_responses
-from agentfeedback.services import chat_completions
+from agentfeedback import composition
+from agentfeedback.chat.models import ChatCompletionRequest
+from agentfeedback.chat.service import stream_chunks
+from agentfeedback.core.resolver import caller_tenant, install_error_handlers, server_sent_events, streamed_responses
 
 logger = Logger()
 metrics = Metrics()
@@ -21,7 +21,7 @@ install_error_handlers(app, logger)
 
 @app.post("/v1/chat/completions", responses=streamed_responses())
 def create_chat_completion(body: ChatCompletionRequest) -> Any:
-    response = chat_completions().create(caller_tenant(app, "_"), body)
+    response = composition.chat_completions().create(caller_tenant(app, "_"), body)
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return server_sent_events(stream_chunks(response, include_usage), done_marker=True)

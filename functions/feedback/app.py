@@ -8,23 +8,23 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agentfeedback.feedback_models import MAX_USER_ID_CHARS, FeedbackRequest, FeedbackResponse, FeedbackState
-from agentfeedback.feedback_service import read_feedback, record_feedback, submit_feedback, to_response
-from agentfeedback.http_api import cors_config, ensure_body_within_limit, install_error_handlers
-from agentfeedback.settings import get_settings
+from agentfeedback import composition
+from agentfeedback.core.resolver import cors_config, ensure_body_within_limit, install_error_handlers
+from agentfeedback.feedback.models import MAX_USER_ID_CHARS, FeedbackRequest, FeedbackResponse, FeedbackState
+from agentfeedback.feedback.service import record_feedback, to_response
 from agentfeedback.tokens import MAX_TOKEN_CHARS
 
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
-app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(get_settings().allowed_origins))
+app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(composition.settings().allowed_origins))
 install_error_handlers(app, logger)
 
 
 @app.post("/v1/feedback")
 def post_feedback(body: FeedbackRequest) -> FeedbackResponse:
     ensure_body_within_limit(app)
-    entry = submit_feedback(body)
+    entry = composition.feedback_service().submit(body)
     record_feedback(metrics, entry)
     return to_response(entry)
 
@@ -34,7 +34,7 @@ def get_feedback(
     feedback_token: Annotated[str, Query(min_length=1, max_length=MAX_TOKEN_CHARS)],
     user_id: Annotated[str | None, Query(max_length=MAX_USER_ID_CHARS)] = None,
 ) -> FeedbackState:
-    return read_feedback(feedback_token, user_id)
+    return composition.feedback_service().read(feedback_token, user_id)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

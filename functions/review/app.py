@@ -8,11 +8,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agentfeedback import review_service
-from agentfeedback.feedback_models import MAX_USER_ID_CHARS, Outcome
-from agentfeedback.http_api import AgentIdPath, TenantPath, caller_tenant, install_error_handlers
-from agentfeedback.review_cursor import MAX_CURSOR_CHARS
-from agentfeedback.review_models import (
+from agentfeedback import composition
+from agentfeedback.core.resolver import AgentIdPath, TenantPath, caller_tenant, install_error_handlers
+from agentfeedback.feedback.models import MAX_USER_ID_CHARS, Outcome
+from agentfeedback.review.cursor import MAX_CURSOR_CHARS
+from agentfeedback.review.models import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     ErasedUser,
@@ -21,7 +21,8 @@ from agentfeedback.review_models import (
     RunDetail,
     RunFeedback,
 )
-from agentfeedback.review_store import FeedbackFilter
+from agentfeedback.review.service import Window, summary_window
+from agentfeedback.review.store import FeedbackFilter
 
 logger = Logger()
 tracer = Tracer()
@@ -52,11 +53,11 @@ def list_feedback(
     cursor: Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR_CHARS)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> FeedbackPage:
-    return review_service.list_feedback(
+    return composition.review_service().list_feedback(
         caller_tenant(app, tenant),
         agent_id,
         FeedbackFilter(outcome=outcome, user_id=user_id, version=version, has_comment=has_comment),
-        review_service.Window.parse(since, until),
+        Window.parse(since, until),
         limit,
         cursor,
     )
@@ -67,22 +68,22 @@ def feedback_summary(
     tenant: TenantPath, agent_id: AgentIdPath, since: Time = None, until: Time = None, version: Version = None
 ) -> FeedbackSummary:
     owner = caller_tenant(app, tenant)
-    return review_service.feedback_summary(owner, agent_id, review_service.summary_window(since, until), version)
+    return composition.review_service().feedback_summary(owner, agent_id, summary_window(since, until), version)
 
 
 @app.get("/v1/<tenant>/agents/<agent_id>/runs/<run_id>")
 def get_run(tenant: TenantPath, agent_id: AgentIdPath, run_id: RunId) -> RunDetail:
-    return review_service.run_detail(caller_tenant(app, tenant), agent_id, _decoded("run_id", run_id))
+    return composition.review_service().run_detail(caller_tenant(app, tenant), agent_id, _decoded("run_id", run_id))
 
 
 @app.get("/v1/<tenant>/agents/<agent_id>/runs/<run_id>/feedback")
 def get_run_feedback(tenant: TenantPath, agent_id: AgentIdPath, run_id: RunId) -> RunFeedback:
-    return review_service.run_feedback(caller_tenant(app, tenant), agent_id, _decoded("run_id", run_id))
+    return composition.review_service().run_feedback(caller_tenant(app, tenant), agent_id, _decoded("run_id", run_id))
 
 
 @app.delete("/v1/<tenant>/feedback/users/<user_id>")
 def erase_user(tenant: TenantPath, user_id: UserId) -> ErasedUser:
-    return review_service.erase_user(caller_tenant(app, tenant), _decoded("user_id", user_id))
+    return composition.review_service().erase_user(caller_tenant(app, tenant), _decoded("user_id", user_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

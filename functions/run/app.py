@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agentfeedback.agent_registry import stable_uid
-from agentfeedback.http_api import (
+from agentfeedback import composition
+from agentfeedback.core.resolver import (
     AgentIdPath,
     TenantPath,
     caller_tenant,
@@ -18,7 +18,7 @@ from agentfeedback.http_api import (
     server_sent_events,
     streamed_responses,
 )
-from agentfeedback.run_models import (
+from agentfeedback.runs.models import (
     BindEnvironmentRequest,
     RegisterAgentRequest,
     RegisterAgentResponse,
@@ -27,7 +27,7 @@ from agentfeedback.run_models import (
     SavedVersionResponse,
     VersionProperties,
 )
-from agentfeedback.services import agent_registry, agent_runner
+from agentfeedback.runs.registry import stable_uid
 
 logger = Logger()
 metrics = Metrics()
@@ -41,7 +41,7 @@ SchemaId = Annotated[int, Path(ge=1)]
 @app.post("/v1/<tenant>/agents")
 def register_agent(tenant: TenantPath, body: RegisterAgentRequest) -> RegisterAgentResponse:
     owner = caller_tenant(app, tenant)
-    schema_id = agent_registry().register(owner, body.id, body.input_schema, body.output_schema)
+    schema_id = composition.agent_registry().register(owner, body.id, body.input_schema, body.output_schema)
     return RegisterAgentResponse(
         id=body.id, schema_id=schema_id, uid=stable_uid(owner, body.id), tenant_uid=stable_uid(owner)
     )
@@ -51,7 +51,7 @@ def _run(tenant: str, agent_id: str, schema_id: int, body: RunRequest) -> Any:
     owner = caller_tenant(app, tenant)
     # The model calls share what is left of the function's time, so a slow model ends in our 504, not a timeout.
     deadline = time.monotonic() + app.lambda_context.get_remaining_time_in_millis() / 1000
-    response: RunResponse = agent_runner().run(owner, agent_id, schema_id, body, deadline)
+    response: RunResponse = composition.agent_runner().run(owner, agent_id, schema_id, body, deadline)
     if body.stream:
         # The SDKs treat events without duration_seconds as partial; the last one is the full response.
         partial = {"id": response.id, "task_output": response.task_output}
@@ -71,14 +71,16 @@ def run_task(tenant: TenantPath, agent_id: AgentIdPath, schema_id: SchemaId, bod
 
 @app.post("/v1/<tenant>/agents/<agent_id>/versions")
 def save_version(tenant: TenantPath, agent_id: AgentIdPath, body: VersionProperties) -> SavedVersionResponse:
-    saved = agent_registry().save_version(caller_tenant(app, tenant), agent_id, body.model_dump(exclude_none=True))
+    saved = composition.agent_registry().save_version(
+        caller_tenant(app, tenant), agent_id, body.model_dump(exclude_none=True)
+    )
     return SavedVersionResponse(**saved.__dict__)
 
 
 @app.get("/v1/<tenant>/agents/<agent_id>/versions")
 def list_versions(tenant: TenantPath, agent_id: AgentIdPath) -> dict[str, Any]:
     owner = caller_tenant(app, tenant)
-    registry = agent_registry()
+    registry = composition.agent_registry()
     return {
         "versions": [version.__dict__ for version in registry.versions(owner, agent_id)],
         "environments": registry.environments(owner, agent_id),
@@ -92,7 +94,9 @@ def bind_environment(
     environment: Annotated[str, Path(max_length=32)],
     body: BindEnvironmentRequest,
 ) -> dict[str, Any]:
-    saved = agent_registry().bind_environment(caller_tenant(app, tenant), agent_id, environment, body.version)
+    saved = composition.agent_registry().bind_environment(
+        caller_tenant(app, tenant), agent_id, environment, body.version
+    )
     return {"environment": environment, "version": saved.number, "version_id": saved.id}
 
 

@@ -136,9 +136,9 @@ def test_alarm_widget_shows_the_satisfaction_alarm(dashboard):
 
 
 def test_log_message_the_queries_filter_on_is_the_one_the_feedback_function_logs():
-    source = (ROOT / "layers/shared/agentfeedback/feedback_service.py").read_text()
+    source = (ROOT / "layers/shared/agentfeedback/feedback/service.py").read_text()
     assert 'logger.info("feedback saved"' in source
-    review = (ROOT / "layers/shared/agentfeedback/review_service.py").read_text()
+    review = (ROOT / "layers/shared/agentfeedback/review/service.py").read_text()
     assert '"end-user feedback erased"' in review
 
 
@@ -281,7 +281,7 @@ def test_review_function_has_least_privilege():
 
 
 def test_every_index_the_review_code_queries_is_declared_and_none_scans():
-    source = (ROOT / "layers/shared/agentfeedback/review_store.py").read_text()
+    source = (ROOT / "layers/shared/agentfeedback/review/store.py").read_text()
     assert ".scan(" not in source
     used = set(re.findall(r'"TableName": self\._(\w+)_table,\s+"IndexName": "(\w+)"', source))
     used |= set(re.findall(r"TableName=self\._(\w+)_table,\s+IndexName=\"(\w+)\"", source))

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from agentfeedback.api_keys import ApiKeyStore
-from agentfeedback.settings import Settings
+from agentfeedback.core.settings import Settings
+from agentfeedback.keys.store import ApiKeyStore
 from agentfeedback.tokens import TokenClaims, TokenSigner
 from local.stack import LocalStack
 

@@ -38,7 +38,7 @@ ERRORS = {
 def dynamodb(stack) -> Iterator[object]:
     """The stack's DynamoDB client, fresh (full retry quota), and fresh again for the tests after these."""
     cold_start_layer()
-    client = layer_module("agentfeedback.aws_clients").dynamodb()
+    client = layer_module("agentfeedback.composition").dynamodb()
     assert client.meta.endpoint_url == stack.dynamodb_endpoint
     yield client
     cold_start_layer()

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from agentfeedback.feedback_store import FeedbackStore
+from agentfeedback.feedback.store import FeedbackStore
 from agentfeedback.tokens import TokenClaims
 
 pytestmark = pytest.mark.integration

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from agentfeedback.api_keys import ApiKeyStore
+from agentfeedback.keys.store import ApiKeyStore
 from local.stack import LocalStack
 from local.template import api_routes, load_template
 

@@ -6,7 +6,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 
-from agentfeedback.api_keys import ApiKeyStore
+from agentfeedback.keys.store import ApiKeyStore
 from local import mint_token as mint_token_cli
 from local.dynamodb_local import find_jar_dir, find_java
 from local.http_server import GatewayServer

@@ -15,9 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from agentfeedback import api_keys, aws_clients, feedback_service, run_recorder, services, settings
-from agentfeedback.providers import router
-from agentfeedback.providers import settings as provider_settings
+from agentfeedback import composition
 from agentfeedback.tokens import TokenClaims, TokenSigner
 from local.template import table_definitions
 
@@ -25,22 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def reset_caches() -> None:
-    for cached in (
-        settings.get_settings,
-        aws_clients.dynamodb,
-        aws_clients.kms,
-        feedback_service.default_verifier,
-        feedback_service.default_store,
-        api_keys.default_api_key_store,
-        run_recorder.default_recorder,
-        run_recorder.default_run_store,
-        services.agent_registry,
-        services.agent_runner,
-        services.chat_completions,
-        router.default_router,
-        provider_settings.get_provider_settings,
-    ):
-        cached.cache_clear()
+    composition.reset()
 
 
 @dataclass

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from agentfeedback.api_keys import default_api_key_store, hash_key
+from agentfeedback import composition
+from agentfeedback.keys.store import hash_key
 from tests.unit.conftest import FakeContext, load_handler
 
 ROOT_EVENT = "events/authorizer/token_authorizer.json"
@@ -21,7 +22,7 @@ def authorize(header):
 
 
 def test_valid_key_is_allowed_for_the_whole_api_with_its_tenant(aws):
-    key, record = default_api_key_store().create("acme", name="ci")
+    key, record = composition.api_key_store().create("acme", name="ci")
     result = authorize(f"Bearer {key}")
     assert result["context"] == {"tenant": "acme", "key_id": record.key_id}
     statement = result["policyDocument"]["Statement"][0]
@@ -30,7 +31,7 @@ def test_valid_key_is_allowed_for_the_whole_api_with_its_tenant(aws):
 
 
 def test_keys_are_stored_only_as_hashes(aws):
-    key, _ = default_api_key_store().create("acme")
+    key, _ = composition.api_key_store().create("acme")
     items = aws.dynamodb.scan(TableName="ApiKeysTable")["Items"]
     assert key not in json.dumps(items)
     assert items[0]["key_hash"]["S"] == hash_key(key)
@@ -43,7 +44,7 @@ def test_unknown_or_malformed_keys_are_unauthorized(aws, header):
 
 
 def test_revoked_key_is_unauthorized(aws):
-    store = default_api_key_store()
+    store = composition.api_key_store()
     key, record = store.create("acme")
     assert store.revoke("acme", record.key_id) == 1
     with pytest.raises(Exception, match=r"^Unauthorized$"):
@@ -52,7 +53,7 @@ def test_revoked_key_is_unauthorized(aws):
 
 
 def test_key_never_appears_in_logs(aws, capsys):
-    key, _ = default_api_key_store().create("acme")
+    key, _ = composition.api_key_store().create("acme")
     authorize(f"Bearer {key}")
     with pytest.raises(Exception, match="Unauthorized"):
         authorize(f"Bearer {key}x")

@@ -21,8 +21,8 @@ import pytest
 from feedbackctl.main import main
 from feedbackctl.review import Progress
 
-from agentfeedback.feedback_store import FeedbackStore
-from agentfeedback.run_store import RunRecord, RunStore
+from agentfeedback.feedback.store import FeedbackStore
+from agentfeedback.runs.store import RunRecord, RunStore
 from agentfeedback.tokens import TokenClaims
 from local.template import api_routes, load_template
 from tests.unit.conftest import FakeContext, load_event, load_handler

@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
-from agentfeedback import aws_clients
+from agentfeedback import composition
 from tests.fuzz.botocore_faults import Fault, feedback_entry, recorded_backoff, user_counter
 from tests.unit.conftest import load_event
 
-MAX_ATTEMPTS = 3  # agentfeedback.aws_clients: retries mode standard, total_max_attempts 3
+MAX_ATTEMPTS = 3  # agentfeedback.core.aws_clients: retries mode standard, total_max_attempts 3
 CONNECTION_FAULTS = {
     "refused": lambda request: EndpointConnectionError(endpoint_url=request.url),
     "read-timeout": lambda request: ReadTimeoutError(endpoint_url=request.url),
@@ -42,7 +42,7 @@ def assert_unavailable(result):
 
 
 def test_client_makes_three_attempts_with_short_timeouts(aws):
-    config = aws_clients.dynamodb().meta.config
+    config = composition.dynamodb().meta.config
     assert config.retries == {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}
     # With throttling backoff of at most 1 + 2 s, a failing call ends well within the 6 s function timeout.
     assert config.connect_timeout <= 1 and config.read_timeout <= 1
@@ -51,7 +51,7 @@ def test_client_makes_three_attempts_with_short_timeouts(aws):
 @pytest.mark.parametrize("fault", CONNECTION_FAULTS.values(), ids=CONNECTION_FAULTS.keys())
 def test_unreachable_dynamodb_is_retried_then_a_503_and_nothing_is_written(aws, invoke, fault):
     token = aws.mint()
-    with recorded_backoff() as delays, Fault(aws_clients.dynamodb(), "UpdateItem", exception=fault) as injected:
+    with recorded_backoff() as delays, Fault(composition.dynamodb(), "UpdateItem", exception=fault) as injected:
         result = post(invoke, token)
     assert_unavailable(result)
     # The first write (the run's user counter) is tried three times, then the request stops.
@@ -63,7 +63,7 @@ def test_unreachable_dynamodb_is_retried_then_a_503_and_nothing_is_written(aws, 
 
 def test_a_failing_entry_write_is_a_503_and_leaves_no_entry(aws, invoke):
     token = aws.mint()
-    with recorded_backoff(), Fault(aws_clients.dynamodb(), "UpdateItem", exception=REFUSED, match=feedback_entry) as f:
+    with recorded_backoff(), Fault(composition.dynamodb(), "UpdateItem", exception=REFUSED, match=feedback_entry) as f:
         assert_unavailable(post(invoke, token))
     assert f.attempts == MAX_ATTEMPTS
     # The counter may stay one too high (on the safe side, by design); no entry, and so no 2xx, exists.
@@ -72,7 +72,7 @@ def test_a_failing_entry_write_is_a_503_and_leaves_no_entry(aws, invoke):
 
 def test_a_transient_failure_is_absorbed_by_the_retries_and_written_once(aws, invoke):
     token = aws.mint()
-    dynamodb = aws_clients.dynamodb()
+    dynamodb = composition.dynamodb()
     with (
         recorded_backoff(),
         Fault(dynamodb, "UpdateItem", exception=REFUSED, failures=2, match=user_counter) as counter,
@@ -89,7 +89,7 @@ def test_a_failed_overwrite_keeps_the_previous_vote_whole(aws, invoke):
     token = aws.mint()
     assert post(invoke, token, outcome="positive")[0] == 200
     before = aws.items()
-    with recorded_backoff(), Fault(aws_clients.dynamodb(), "UpdateItem", exception=REFUSED):
+    with recorded_backoff(), Fault(composition.dynamodb(), "UpdateItem", exception=REFUSED):
         assert_unavailable(post(invoke, token, outcome="negative"))
     assert aws.items() == before
 
@@ -97,6 +97,6 @@ def test_a_failed_overwrite_keeps_the_previous_vote_whole(aws, invoke):
 def test_reading_the_saved_vote_while_unreachable_is_a_503(aws, invoke):
     token = aws.mint()
     query = {"feedback_token": token, "user_id": "u1"}
-    with recorded_backoff(), Fault(aws_clients.dynamodb(), "GetItem", exception=REFUSED) as injected:
+    with recorded_backoff(), Fault(composition.dynamodb(), "GetItem", exception=REFUSED) as injected:
         assert_unavailable(invoke("feedback", load_event("feedback/get_feedback.json", query=query)))
     assert injected.attempts == MAX_ATTEMPTS

@@ -12,7 +12,7 @@ import json
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from agentfeedback import aws_clients, tokens
+from agentfeedback import composition, tokens
 from agentfeedback.tokens import TokenVerifier
 from tests.fuzz.botocore_faults import Fault, recorded_backoff
 from tests.unit.conftest import load_event
@@ -70,7 +70,7 @@ def chat(invoke):
 def test_run_returns_its_output_without_a_token_and_counts_the_failure(aws, invoke, capsys, operation, fault, attempts):
     register(invoke)
     capsys.readouterr()
-    with recorded_backoff(), Fault(aws_clients.kms(), operation, **fault) as injected:
+    with recorded_backoff(), Fault(composition.kms(), operation, **fault) as injected:
         status, _, body = run(invoke)
     assert status == 200, body
     assert body["task_output"]["country"] and body["feedback_token"] is None
@@ -82,7 +82,7 @@ def test_run_returns_its_output_without_a_token_and_counts_the_failure(aws, invo
 
 def test_tokens_come_back_when_kms_does(aws, invoke, capsys):
     register(invoke)
-    with recorded_backoff(), Fault(aws_clients.kms(), "Sign", **REFUSED):
+    with recorded_backoff(), Fault(composition.kms(), "Sign", **REFUSED):
         assert run(invoke)[2]["feedback_token"] is None
     capsys.readouterr()
     status, _, body = run(invoke)
@@ -93,7 +93,7 @@ def test_tokens_come_back_when_kms_does(aws, invoke, capsys):
 
 
 def test_chat_completion_returns_its_answer_without_a_token_and_counts_the_failure(aws, invoke, capsys):
-    with recorded_backoff(), Fault(aws_clients.kms(), "Sign", **REFUSED) as injected:
+    with recorded_backoff(), Fault(composition.kms(), "Sign", **REFUSED) as injected:
         status, _, body = chat(invoke)
     assert status == 200, body
     [choice] = body["choices"]
@@ -107,7 +107,7 @@ def test_feedback_is_a_503_while_the_public_key_cannot_be_fetched_then_recovers(
     monkeypatch.setattr(tokens.time, "monotonic", lambda: next(moments, 10_000.0))
     token = aws.mint()
     body = {"feedback_token": token, "outcome": "positive"}
-    with recorded_backoff(), Fault(aws_clients.kms(), "GetPublicKey", **REFUSED) as injected:
+    with recorded_backoff(), Fault(composition.kms(), "GetPublicKey", **REFUSED) as injected:
         status, headers, error = invoke("feedback", load_event("feedback/post_feedback.json", body=body))
     assert status == 503 and error["error"]["code"] == "service_unavailable" and int(headers["Retry-After"]) >= 1
     assert injected.attempts == MAX_ATTEMPTS

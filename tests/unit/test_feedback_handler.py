@@ -7,7 +7,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from agentfeedback import aws_clients
+from agentfeedback import composition
 from tests.unit.conftest import load_event, reset_caches
 
 
@@ -163,7 +163,7 @@ def test_storage_throttling_is_503_with_retry_after(aws, invoke, monkeypatch):
             {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "UpdateItem"
         )
 
-    monkeypatch.setattr(aws_clients.dynamodb(), "update_item", throttled)
+    monkeypatch.setattr(composition.dynamodb(), "update_item", throttled)
     status, headers, body = post(invoke, {"feedback_token": aws.mint(), "outcome": "positive"})
     assert status == 503 and headers["Retry-After"] == "1"
     assert body["error"]["code"] == "service_unavailable"
@@ -173,7 +173,7 @@ def test_unexpected_failure_is_500_json_without_stack_trace(aws, invoke, monkeyp
     def broken(**_):
         raise ClientError({"Error": {"Code": "ValidationException", "Message": "secret detail"}}, "UpdateItem")
 
-    monkeypatch.setattr(aws_clients.dynamodb(), "update_item", broken)
+    monkeypatch.setattr(composition.dynamodb(), "update_item", broken)
     status, _, body = post(invoke, {"feedback_token": aws.mint(), "outcome": "positive"})
     assert status == 500
     assert body["error"]["code"] == "internal_error"

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from agentfeedback import pricing
-from agentfeedback.pricing import Price, cost_usd, price_of
 from agentfeedback.providers.router import ROUTES
+from agentfeedback.runs import pricing
+from agentfeedback.runs.pricing import Price, cost_usd, price_of
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_unknown_model_costs_zero_and_warns_once(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pricing, "_warned", set())
-    with caplog.at_level(logging.WARNING, logger="agentfeedback.pricing"):
+    with caplog.at_level(logging.WARNING, logger="agentfeedback.runs.pricing"):
         assert cost_usd("bedrock/meta.llama3-8b-instruct-v1:0", 1_000, 1_000) == 0.0
         assert cost_usd("bedrock/meta.llama3-8b-instruct-v1:0", 1_000, 1_000) == 0.0
     assert price_of("bedrock/meta.llama3-8b-instruct-v1:0") is None

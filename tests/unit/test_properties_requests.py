@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from agentfeedback.chat_models import ChatCompletionRequest
-from agentfeedback.feedback_models import FeedbackRequest
-from agentfeedback.run_models import BindEnvironmentRequest, RegisterAgentRequest, RunRequest, VersionProperties
+from agentfeedback.chat.models import ChatCompletionRequest
+from agentfeedback.feedback.models import FeedbackRequest
+from agentfeedback.runs.models import BindEnvironmentRequest, RegisterAgentRequest, RunRequest, VersionProperties
 from tests.unit.conftest import load_event
 
 PROPERTY = settings(

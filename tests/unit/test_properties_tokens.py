@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentfeedback.errors import InvalidFeedbackToken
+from agentfeedback.core.errors import InvalidFeedbackToken
+from agentfeedback.core.http_api import status_of
 from agentfeedback.tokens import MAX_TOKEN_CHARS, TOKEN_PREFIX, TokenClaims, TokenVerifier
 
 PROPERTY = settings(
@@ -48,7 +49,7 @@ def assert_refused(verifier: TokenVerifier, candidate: str) -> None:
     try:
         claims = verifier.verify(candidate)
     except InvalidFeedbackToken as refusal:
-        assert refusal.status_code == 401 and refusal.message
+        assert status_of(refusal) == 401 and refusal.message
         return
     pytest.fail(f"verified {candidate!r} as {claims}")
 

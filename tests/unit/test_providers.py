@@ -23,16 +23,9 @@ from jsonschema.validators import validator_for
 from moto import mock_aws
 from pydantic import BaseModel, Field
 
-from agentfeedback.errors import ApiError
-from agentfeedback.providers.base import (
-    ChatMessage,
-    Completion,
-    CompletionRequest,
-    ModelNotConfigured,
-    ProviderError,
-    ProviderTimeout,
-    UnknownModel,
-)
+from agentfeedback.core.errors import DomainError, ModelNotConfigured, ProviderError, ProviderTimeout, UnknownModel
+from agentfeedback.core.http_api import error_body, error_json, status_of
+from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest
 from agentfeedback.providers.bedrock import BedrockProvider
 from agentfeedback.providers.offline import OfflineModel
 from agentfeedback.providers.openai_compatible import OpenAICompatibleProvider, read_secret
@@ -336,7 +329,7 @@ def test_openai_client_error_reports_status_and_upstream_message(server: FakeOpe
     with pytest.raises(ProviderError) as caught:
         openai(server).complete(ask(schema={"type": "object"}), "gpt-4o-mini")
     error = caught.value
-    assert (error.status_code, error.code) == (502, "provider_error")
+    assert (status_of(error), error.code) == (502, "provider_error")
     assert "OpenAI-compatible" in error.message and "HTTP 400" in error.message and message[:60] in error.message
 
 
@@ -347,7 +340,7 @@ def test_openai_refused_key_is_never_repeated_in_the_error(server: FakeOpenAISer
         openai(server).complete(ask(), "gpt-4o-mini")
     assert "HTTP 401" in caught.value.message and "API key was refused" in caught.value.message
     assert KEY not in caught.value.message and "sk-test" not in caught.value.message
-    assert KEY not in json.dumps(caught.value.to_body())
+    assert KEY not in error_json(caught.value)
 
 
 def test_openai_masked_key_in_upstream_error_is_redacted_too(server: FakeOpenAIServer) -> None:
@@ -385,7 +378,7 @@ def test_openai_slow_answer_is_a_timeout(server: FakeOpenAIServer) -> None:
     with pytest.raises(ProviderTimeout) as caught:
         openai(server, timeout_seconds=0.3).complete(ask(), "gpt-4o-mini")
     assert time.monotonic() - started < 3
-    assert (caught.value.status_code, caught.value.code) == (504, "provider_timeout")
+    assert (status_of(caught.value), caught.value.code) == (504, "provider_timeout")
     assert "0.3 seconds" in caught.value.message
 
 
@@ -552,7 +545,7 @@ def test_bedrock_throttling_is_a_provider_error_to_retry(bedrock: Any) -> None:
     stubber.add_client_error("converse", "ThrottlingException", "Too many requests, please wait.", 429)
     with pytest.raises(ProviderError) as caught:
         BedrockProvider(client).complete(ask(), "amazon.nova-micro-v1:0")
-    assert (caught.value.status_code, caught.value.code) == (502, "provider_error")
+    assert (status_of(caught.value), caught.value.code) == (502, "provider_error")
     assert "Amazon Bedrock" in caught.value.message and "ThrottlingException" in caught.value.message
     assert caught.value.headers == {"Retry-After": "2"}
 
@@ -639,11 +632,11 @@ def test_router_unknown_model_is_a_400_listing_available_models() -> None:
     with pytest.raises(UnknownModel) as caught:
         router.complete(ask("gpt-17-ultra"))
     error = caught.value
-    assert (error.status_code, error.code) == (400, "unknown_model")
+    assert (status_of(error), error.code) == (400, "unknown_model")
     assert "'gpt-17-ultra'" in error.message
     assert "Available models: offline, gpt-4o-mini, gpt-4o, gpt-4.1, gpt-4.1-mini, gpt-4.1-nano." in error.message
     assert "openai/<model-id>" in error.message and "bedrock/" not in error.message
-    assert error.to_body()["error"]["status_code"] == 400
+    assert error_body(error)["error"]["status_code"] == 400
 
 
 def test_router_lists_only_models_it_can_serve() -> None:
@@ -657,7 +650,7 @@ def test_router_known_model_without_its_provider_says_what_to_configure() -> Non
     router = ModelRouter(ProviderSettings())
     with pytest.raises(ModelNotConfigured) as caught:
         router.complete(ask("gpt-4o-mini"))
-    assert (caught.value.status_code, caught.value.code) == (400, "model_not_configured")
+    assert (status_of(caught.value), caught.value.code) == (400, "model_not_configured")
     assert "OPENAI_API_KEY" in caught.value.message and "Available models: offline." in caught.value.message
     with pytest.raises(ModelNotConfigured, match="BEDROCK_ENABLED"):
         router.complete(ask("bedrock/amazon.nova-micro-v1:0"))
@@ -683,7 +676,7 @@ def test_router_talks_to_a_configured_openai_compatible_server(server: FakeOpenA
 
 def test_router_errors_are_api_errors() -> None:
     for error_type in (UnknownModel, ModelNotConfigured, ProviderError, ProviderTimeout):
-        assert issubclass(error_type, ApiError)
+        assert issubclass(error_type, DomainError)
 
 
 def test_router_and_offline_model_load_neither_boto3_nor_provider_modules() -> None:
@@ -692,7 +685,7 @@ def test_router_and_offline_model_load_neither_boto3_nor_provider_modules() -> N
         "from agentfeedback.providers.base import ChatMessage, CompletionRequest\n"
         "from agentfeedback.providers.router import ModelRouter\n"
         "from agentfeedback.providers.settings import ProviderSettings\n"
-        "import agentfeedback.pricing\n"
+        "import agentfeedback.runs.pricing\n"
         "router = ModelRouter(ProviderSettings(openai_api_key='k', bedrock_enabled=True))\n"
         "router.complete(CompletionRequest('offline', [ChatMessage('user', 'hi')]))\n"
         "loaded = [m for m in ('boto3', 'botocore', 'agentfeedback.providers.bedrock',"

@@ -9,10 +9,12 @@ from urllib.parse import quote
 
 import pytest
 
-from agentfeedback import aws_clients, review_store
-from agentfeedback.feedback_store import FeedbackStore, UserLimitReached, feedback_id
-from agentfeedback.review_cursor import encode_cursor
-from agentfeedback.run_store import RunRecord, RunStore
+from agentfeedback import composition
+from agentfeedback.core.errors import UserLimitReached
+from agentfeedback.feedback.store import FeedbackStore, feedback_id
+from agentfeedback.review import store as review_store
+from agentfeedback.review.cursor import encode_cursor
+from agentfeedback.runs.store import RunRecord, RunStore
 from agentfeedback.tokens import TokenClaims
 from tests.unit.conftest import load_event
 
@@ -31,7 +33,7 @@ def no_scans(aws, monkeypatch):
     def scan(**_):
         raise AssertionError("a review route scanned a table")
 
-    monkeypatch.setattr(aws_clients.dynamodb(), "scan", scan)
+    monkeypatch.setattr(composition.dynamodb(), "scan", scan)
 
 
 @pytest.fixture

@@ -140,12 +140,12 @@ def test_chat_function_emits_runs_by_agent(aws, invoke, capsys):
 
 
 def test_token_failure_is_counted(aws, invoke, capsys, monkeypatch):
-    from agentfeedback import aws_clients
+    from agentfeedback import composition
 
     def broken(**_):
         raise RuntimeError("dynamodb down")
 
-    monkeypatch.setattr(aws_clients.dynamodb(), "put_item", broken)
+    monkeypatch.setattr(composition.dynamodb(), "put_item", broken)
     capsys.readouterr()
     body = {"model": "offline", "messages": [{"role": "user", "content": "Hi"}], "metadata": {"agent_id": "greeter"}}
     status, _, response = invoke("chat", load_event("chat/chat_completion.json", body=body))

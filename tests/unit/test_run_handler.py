@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agentfeedback import run_recorder
+from agentfeedback.runs import recorder as run_recorder
 from agentfeedback.tokens import TokenVerifier
 from tests.unit.conftest import load_event
 
@@ -148,7 +148,7 @@ def test_malformed_run_requests_are_422(aws, invoke, bad):
 
 
 def test_client_chosen_run_id_must_be_a_fresh_uuid7_and_unused(aws, invoke):
-    from agentfeedback.run_store import new_run_id
+    from agentfeedback.runs.store import new_run_id
 
     register(invoke)
     for stale in ("not-a-uuid", "6f1c1c52-2f43-4c3e-9a4b-5d0f3f0b7a11", "01800000-0000-7000-8000-000000000000"):
@@ -193,8 +193,9 @@ def test_large_metadata_is_stored_truncated_and_flagged(aws, invoke):
 def test_retry_gets_only_the_time_left_and_is_skipped_without_it():
     import time as clock
 
-    from agentfeedback.agent_runs import FINISHING_SECONDS, InvalidModelOutput, generate_output
-    from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest, ProviderTimeout
+    from agentfeedback.core.errors import InvalidModelOutput, ProviderTimeout
+    from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest
+    from agentfeedback.runs.runner import FINISHING_SECONDS, generate_output
 
     budgets: list[float | None] = []
 

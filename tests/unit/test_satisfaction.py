@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentfeedback.satisfaction import VoteTally, wilson_interval
+from agentfeedback.review.satisfaction import VoteTally, wilson_interval
 
 
 def approx(value: float) -> object:

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from agentfeedback.errors import InvalidFeedbackToken
+from agentfeedback.core.errors import InvalidFeedbackToken
+from agentfeedback.core.http_api import status_of
 from agentfeedback.tokens import TokenClaims, TokenVerifier
 from tests.forged_tokens import FORGERIES, encode, parts
 
@@ -17,7 +18,7 @@ CLAIMS = TokenClaims(tenant="acme", agent_id="support-bot", run_id="run-1", vers
 def refused(verifier: TokenVerifier, token: str) -> str:
     with pytest.raises(InvalidFeedbackToken) as caught:
         verifier.verify(token)
-    assert caught.value.status_code == 401
+    assert status_of(caught.value) == 401
     assert caught.value.code == "invalid_feedback_token"
     return caught.value.message
 
@@ -143,7 +144,7 @@ def test_an_unavailable_previous_key_does_not_stop_current_tokens(aws):
 
 
 def test_kms_outage_is_a_503_and_kms_is_not_asked_again_for_a_while(aws):
-    from agentfeedback.errors import ServiceUnavailable
+    from agentfeedback.core.errors import ServiceUnavailable
 
     calls: list[str] = []
 

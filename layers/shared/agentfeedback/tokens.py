@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.utils import der_to_raw_signature
 
-from agentfeedback.errors import InvalidFeedbackToken, ServiceUnavailable
+from agentfeedback.core.errors import InvalidFeedbackToken, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agentfeedback.errors import ApiError
-
 # Upstream error text is shown to API callers: keep it short enough to read in a JSON error.
 MAX_UPSTREAM_MESSAGE_CHARS = 300
 
@@ -47,49 +45,6 @@ Complete = Callable[[CompletionRequest], Completion]
 
 class Provider(Protocol):
     def complete(self, request: CompletionRequest, provider_model: str) -> Completion: ...
-
-
-class UnknownModel(ApiError):
-    status_code = 400
-    code = "unknown_model"
-
-    def __init__(self, model: str, available: Sequence[str], *, hint: str = "") -> None:
-        listed = ", ".join(available) or "none"
-        super().__init__(f"Unknown model '{model}'. Available models: {listed}.{hint}")
-
-
-class ModelNotConfigured(ApiError):
-    """A model we know, whose provider this deployment has not set up: the caller can pick another."""
-
-    status_code = 400
-    code = "model_not_configured"
-
-    def __init__(self, model: str, provider: str, how: str, available: Sequence[str]) -> None:
-        listed = ", ".join(available) or "none"
-        super().__init__(
-            f"Model '{model}' is served by the {provider} provider, which this deployment has not configured "
-            f"({how}). Available models: {listed}."
-        )
-
-
-class ProviderError(ApiError):
-    status_code = 502
-    code = "provider_error"
-
-    def __init__(self, provider: str, reason: str, *, retry_after_seconds: int | None = None) -> None:
-        headers = {"Retry-After": str(retry_after_seconds)} if retry_after_seconds else None
-        super().__init__(f"The {provider} provider failed: {reason}", headers=headers)
-        self.provider = provider
-
-
-class ProviderTimeout(ApiError):
-    status_code = 504
-    code = "provider_timeout"
-
-    def __init__(self, provider: str, timeout_seconds: float | None = None) -> None:
-        waited = f" within {timeout_seconds:g} seconds" if timeout_seconds else " in time"
-        super().__init__(f"The {provider} provider did not answer{waited}. Retry, or ask for fewer output tokens.")
-        self.provider = provider
 
 
 def estimate_tokens(text: str) -> int:

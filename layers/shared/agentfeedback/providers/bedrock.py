@@ -19,12 +19,11 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from agentfeedback.core.errors import ProviderError, ProviderTimeout
 from agentfeedback.providers.base import (
     ChatMessage,
     Completion,
     CompletionRequest,
-    ProviderError,
-    ProviderTimeout,
     json_instruction,
     strip_code_fence,
     truncate,

@@ -17,14 +17,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agentfeedback.providers.base import (
-    ChatMessage,
-    Completion,
-    CompletionRequest,
-    ProviderError,
-    estimate_tokens,
-    truncate,
-)
+from agentfeedback.core.errors import ProviderError
+from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest, estimate_tokens, truncate
 
 OFFLINE_MODEL = "offline"
 

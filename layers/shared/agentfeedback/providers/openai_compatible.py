@@ -13,15 +13,8 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from agentfeedback.providers.base import (
-    Completion,
-    CompletionRequest,
-    ProviderError,
-    ProviderTimeout,
-    estimate_tokens,
-    json_instruction,
-    truncate,
-)
+from agentfeedback.core.errors import ProviderError, ProviderTimeout
+from agentfeedback.providers.base import Completion, CompletionRequest, estimate_tokens, json_instruction, truncate
 from agentfeedback.providers.settings import DEFAULT_TIMEOUT_SECONDS, JsonMode, ProviderSettings
 
 PROVIDER = "OpenAI-compatible"

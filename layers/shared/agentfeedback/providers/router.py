@@ -19,17 +19,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Final
 
-from agentfeedback.providers.base import (
-    Completion,
-    CompletionRequest,
-    ModelNotConfigured,
-    Provider,
-    UnknownModel,
-)
-from agentfeedback.providers.settings import ProviderSettings, get_provider_settings
+from agentfeedback.core.errors import ModelNotConfigured, UnknownModel
+from agentfeedback.providers.base import Completion, CompletionRequest, Provider
+from agentfeedback.providers.settings import ProviderSettings
 
 OFFLINE: Final = "offline"
 OPENAI: Final = "openai_compatible"
@@ -160,8 +154,3 @@ def _build(name: str, settings: ProviderSettings) -> Provider:
     from agentfeedback.providers.offline import OfflineModel
 
     return OfflineModel()
-
-
-@lru_cache(maxsize=1)
-def default_router() -> ModelRouter:
-    return ModelRouter(get_provider_settings())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Literal
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -73,8 +72,3 @@ class ProviderSettings:
             bedrock_region=env.get("BEDROCK_REGION", "").strip() or None,
             timeout_seconds=_seconds(env, "PROVIDER_TIMEOUT_SECONDS"),
         )
-
-
-@lru_cache(maxsize=1)
-def get_provider_settings() -> ProviderSettings:
-    return ProviderSettings.from_env()

@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agentfeedback.feedback_models import Outcome
-from agentfeedback.feedback_store import FeedbackEntry
-from agentfeedback.run_models import RunVersion
-from agentfeedback.satisfaction import VoteTally
+from agentfeedback.feedback.models import Outcome
+from agentfeedback.feedback.store import FeedbackEntry
+from agentfeedback.review.satisfaction import VoteTally
+from agentfeedback.runs.models import RunVersion
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 30

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from agentfeedback import aws_clients
-from agentfeedback.run_store import RunRecord, RunStore
-from agentfeedback.settings import get_settings
+from agentfeedback.runs.store import RunRecord, RunStore
 from agentfeedback.tokens import TokenClaims, TokenSigner
 
 logger = Logger(child=True)
@@ -42,16 +38,3 @@ class RunRecorder:
             logger.exception("feedback token not signed: returning the output without one", extra=context)
             metrics.add_metric(name="TokenFailures", unit=MetricUnit.Count, value=1)
             return None
-
-
-@lru_cache(maxsize=1)
-def default_recorder() -> RunRecorder:
-    settings = get_settings()
-    signer = TokenSigner(aws_clients.kms(), settings.token_key_id, settings.token_lifetime_days)
-    return RunRecorder(default_run_store(), signer)
-
-
-@lru_cache(maxsize=1)
-def default_run_store() -> RunStore:
-    settings = get_settings()
-    return RunStore(aws_clients.dynamodb(), settings.runs_table, settings.run_retention_days)

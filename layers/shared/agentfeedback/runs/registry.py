@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from agentfeedback.errors import NotFound, ValidationFailed
-from agentfeedback.json_schemas import check_schema
-from agentfeedback.storage import error_code, utc_now
+from agentfeedback.core.errors import NotFound, ValidationFailed
+from agentfeedback.core.ids import validate_agent_id
+from agentfeedback.core.storage import error_code, utc_now
+from agentfeedback.runs.schemas import check_schema
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-AGENT_ID_REGEX = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-AGENT_ID_PATTERN = re.compile(AGENT_ID_REGEX)
 ENVIRONMENTS = ("dev", "staging", "production")
 
 
@@ -48,15 +47,6 @@ def stable_uid(*parts: str) -> int:
 def slugify(value: str) -> str:
     slug = re.sub(r"[^a-z0-9_-]+", "-", value.strip().lower()).strip("-_")
     return slug[:64] or "default"
-
-
-def validate_agent_id(agent_id: str) -> str:
-    if not AGENT_ID_PATTERN.match(agent_id):
-        raise ValidationFailed(
-            f"Invalid agent id {agent_id[:80]!r}: use 1-64 lowercase letters, digits, '-' or '_', "
-            "starting with a letter or digit."
-        )
-    return agent_id
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,9 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from agentfeedback import aws_clients
-from agentfeedback.settings import get_settings
-from agentfeedback.storage import utc_now
+from agentfeedback.core.storage import utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -111,8 +108,3 @@ class ApiKeyStore:
                 )
                 revoked += 1
         return revoked
-
-
-@lru_cache(maxsize=1)
-def default_api_key_store() -> ApiKeyStore:
-    return ApiKeyStore(aws_clients.dynamodb(), get_settings().api_keys_table)

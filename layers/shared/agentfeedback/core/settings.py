@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 
 _REQUIRED = ("FEEDBACK_TABLE", "RUNS_TABLE", "AGENTS_TABLE", "API_KEYS_TABLE", "TOKEN_KEY_ID")
 
@@ -51,8 +50,3 @@ class Settings:
             max_users_per_run=_non_negative_int(env, "MAX_USERS_PER_RUN", 1000),
             allowed_origins=_split(env.get("ALLOWED_ORIGINS", "*")) or ("*",),
         )
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings.from_env()

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from agentfeedback.feedback_store import FeedbackEntry
-from agentfeedback.storage import error_code, storage_errors
+from agentfeedback.core.storage import error_code, storage_errors
+from agentfeedback.feedback.store import FeedbackEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

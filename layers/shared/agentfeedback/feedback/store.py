@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from agentfeedback.errors import ApiError, Conflict, ServiceUnavailable
-from agentfeedback.storage import error_code, storage_errors, utc_now
+from agentfeedback.core.errors import Conflict, DomainError, ServiceUnavailable, UserLimitReached
+from agentfeedback.core.storage import error_code, storage_errors, utc_now
 from agentfeedback.tokens import TokenClaims
 
 if TYPE_CHECKING:
@@ -67,13 +67,8 @@ class FeedbackEntry:
 _SAME_RUN = "#tenant_run = :tenant_run"
 
 
-def _foreign_run(run_id: str) -> ApiError:
+def _foreign_run(run_id: str) -> DomainError:
     return Conflict(f"Run id {run_id} already has feedback from another tenant; this token cannot change it.")
-
-
-class UserLimitReached(ApiError):
-    status_code = 409
-    code = "user_limit_reached"
 
 
 @dataclass(frozen=True)

@@ -9,26 +9,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from agentfeedback.agent_registry import AgentRegistry, AgentSchema, version_id
-from agentfeedback.errors import ApiError, Conflict, ValidationFailed
-from agentfeedback.json_schemas import schema_problem
-from agentfeedback.pricing import cost_usd
-from agentfeedback.providers.base import (
-    ChatMessage,
-    Complete,
-    CompletionRequest,
-    ProviderTimeout,
-    strip_code_fence,
-)
-from agentfeedback.run_models import RunRequest, RunResponse, RunVersion, VersionProperties
-from agentfeedback.run_recorder import RunRecorder
-from agentfeedback.run_store import RunRecord, RunStore, new_run_id
-from agentfeedback.storage import utc_now
-
-
-class InvalidModelOutput(ApiError):
-    status_code = 502
-    code = "invalid_model_output"
+from agentfeedback.core.errors import Conflict, InvalidModelOutput, ProviderTimeout, ValidationFailed
+from agentfeedback.core.storage import utc_now
+from agentfeedback.providers.base import ChatMessage, Complete, CompletionRequest, strip_code_fence
+from agentfeedback.runs.models import RunRequest, RunResponse, RunVersion, VersionProperties
+from agentfeedback.runs.pricing import cost_usd
+from agentfeedback.runs.recorder import RunRecorder
+from agentfeedback.runs.registry import AgentRegistry, AgentSchema, version_id
+from agentfeedback.runs.schemas import schema_problem
+from agentfeedback.runs.store import RunRecord, RunStore, new_run_id
 
 
 def parse_json_object(text: str) -> dict[str, Any]:

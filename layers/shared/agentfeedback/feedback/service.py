@@ -2,49 +2,41 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from agentfeedback import aws_clients
-from agentfeedback.feedback_models import FeedbackRequest, FeedbackResponse, FeedbackState
-from agentfeedback.feedback_store import FeedbackEntry, FeedbackStore
-from agentfeedback.settings import get_settings
+from agentfeedback.feedback.models import FeedbackRequest, FeedbackResponse, FeedbackState
+from agentfeedback.feedback.store import FeedbackEntry, FeedbackStore
 from agentfeedback.tokens import TokenVerifier
 
 logger = Logger(child=True)
 
 
-@lru_cache(maxsize=1)
-def default_verifier() -> TokenVerifier:
-    settings = get_settings()
-    return TokenVerifier(
-        aws_clients.kms(),
-        (settings.token_key_id, *settings.previous_token_key_ids),
-        require_expiry=settings.token_lifetime_days > 0,
-    )
+class FeedbackService:
+    """Verify the token, then save or read the one entry of (run, user)."""
 
+    def __init__(self, verifier: TokenVerifier, store: FeedbackStore) -> None:
+        self._verifier = verifier
+        self._store = store
 
-@lru_cache(maxsize=1)
-def default_store() -> FeedbackStore:
-    settings = get_settings()
-    return FeedbackStore(aws_clients.dynamodb(), settings.feedback_table, settings.max_users_per_run)
+    def submit(self, request: FeedbackRequest) -> FeedbackEntry:
+        """Save the vote; InvalidFeedbackToken, Conflict, UserLimitReached or ServiceUnavailable otherwise."""
+        # Tenant, agent, run and version come from the signed token, never from the request body.
+        claims = self._verifier.verify(request.feedback_token)
+        return self._store.save(
+            claims,
+            user_id=request.user_id or None,
+            outcome=request.outcome,
+            comment=request.comment or None,
+        )
 
-
-def submit_feedback(
-    request: FeedbackRequest,
-    verifier: TokenVerifier | None = None,
-    store: FeedbackStore | None = None,
-) -> FeedbackEntry:
-    # Tenant, agent, run and version come from the signed token, never from the request body.
-    claims = (verifier or default_verifier()).verify(request.feedback_token)
-    return (store or default_store()).save(
-        claims,
-        user_id=request.user_id or None,
-        outcome=request.outcome,
-        comment=request.comment or None,
-    )
+    def read(self, feedback_token: str, user_id: str | None) -> FeedbackState:
+        """The saved vote of (run, user), or outcome null when there is none."""
+        claims = self._verifier.verify(feedback_token)
+        entry = self._store.get(claims.run_id, user_id or None)
+        if entry is None:
+            return FeedbackState(outcome=None)
+        return FeedbackState(outcome=entry.outcome, comment=entry.comment)  # type: ignore[arg-type]
 
 
 def record_feedback(metrics: Metrics, entry: FeedbackEntry) -> None:
@@ -72,19 +64,6 @@ def record_feedback(metrics: Metrics, entry: FeedbackEntry) -> None:
     if entry.comment:
         fields["comment"] = entry.comment
     logger.info("feedback saved", extra=fields)
-
-
-def read_feedback(
-    feedback_token: str,
-    user_id: str | None,
-    verifier: TokenVerifier | None = None,
-    store: FeedbackStore | None = None,
-) -> FeedbackState:
-    claims = (verifier or default_verifier()).verify(feedback_token)
-    entry = (store or default_store()).get(claims.run_id, user_id or None)
-    if entry is None:
-        return FeedbackState(outcome=None)
-    return FeedbackState(outcome=entry.outcome, comment=entry.comment)  # type: ignore[arg-type]
 
 
 def to_response(entry: FeedbackEntry) -> FeedbackResponse:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentfeedback.agent_registry import AGENT_ID_REGEX
+from agentfeedback.core.ids import AGENT_ID_REGEX
 
 AgentId = Annotated[str, Field(min_length=1, max_length=64, pattern=AGENT_ID_REGEX)]
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from agentfeedback.agent_registry import canonical_json
-from agentfeedback.errors import Conflict
-from agentfeedback.storage import error_code, storage_errors
+from agentfeedback.core.errors import Conflict
+from agentfeedback.core.storage import error_code, storage_errors
+from agentfeedback.runs.registry import canonical_json
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -14,23 +14,12 @@ import json
 import re
 from typing import Any
 
-from agentfeedback.errors import ApiError
+from agentfeedback.core.errors import InvalidCursor
 
 CURSOR_FORMAT = 1
 MAX_CURSOR_CHARS = 2048
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 _FIELDS = {"f", "pk", "ta", "at"}
-
-
-class InvalidCursor(ApiError):
-    status_code = 400
-    code = "invalid_cursor"
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(
-            f"The cursor is not valid for this request: {reason}. Pass next_cursor unchanged, with the same "
-            "agent, since and until as the request that returned it; or leave cursor out to start over."
-        )
 
 
 def encode_cursor(position: dict[str, Any]) -> str:

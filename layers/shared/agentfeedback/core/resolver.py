@@ -1,4 +1,8 @@
-"""What every function's resolver shares: CORS, the JSON error shape, and request-size limits."""
+"""The Powertools side of HTTP, for the functions that use a resolver: CORS, validation errors, size limits.
+
+Domain errors become responses through `core.http_api`, the one mapping; this module plugs it into
+`APIGatewayRestResolver` and turns Powertools' own validation failures into the same error shape.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from agentfeedback.agent_registry import AGENT_ID_REGEX
-from agentfeedback.errors import (
-    ApiError,
+from agentfeedback.core.errors import (
+    DomainError,
     Forbidden,
     InternalError,
     InvalidJson,
@@ -28,8 +31,9 @@ from agentfeedback.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from agentfeedback.feedback_models import MAX_BODY_BYTES
-from agentfeedback.storage import unavailable
+from agentfeedback.core.http_api import MAX_BODY_BYTES, error_json, status_of
+from agentfeedback.core.ids import AGENT_ID_REGEX
+from agentfeedback.core.storage import unavailable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -51,12 +55,9 @@ def cors_config(allowed_origins: tuple[str, ...]) -> CORSConfig:
     )
 
 
-def error_response(error: ApiError) -> Response[str]:
+def error_response(error: DomainError) -> Response[str]:
     return Response(
-        status_code=error.status_code,
-        content_type="application/json",
-        body=json.dumps(error.to_body()),
-        headers=error.headers,
+        status_code=status_of(error), content_type="application/json", body=error_json(error), headers=error.headers
     )
 
 
@@ -82,7 +83,7 @@ def _field_name(location: Any) -> str:
 
 def validation_error(
     app: APIGatewayRestResolver, exc: RequestValidationError | RequestUnsupportedContentType
-) -> ApiError:
+) -> DomainError:
     """Turn pydantic's findings into one message that names each offending field."""
     if body_size(app) > MAX_BODY_BYTES:
         return PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
@@ -144,12 +145,12 @@ def streamed_responses(json_model: type[Any] | None = None) -> dict[int, OpenAPI
 def install_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
     """One JSON error shape for every failure; never a stack trace in a response."""
 
-    @app.exception_handler(ApiError)
-    def handle_api_error(exc: ApiError) -> Response[str]:
+    @app.exception_handler(DomainError)
+    def handle_api_error(exc: DomainError) -> Response[str]:
         if isinstance(exc, ServiceUnavailable):
             # Expected during an outage, possibly thousands of times: one line with the cause, no traceback.
             logger.warning("request failed", extra={"code": exc.code, "cause": repr(exc.__cause__)[:500]})
-        elif exc.status_code >= 500:
+        elif status_of(exc) >= 500:
             logger.warning("request failed", extra={"code": exc.code, "reason": exc.message}, exc_info=exc)
         return error_response(exc)
 
@@ -185,70 +186,3 @@ def install_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
             return error_response(busy)
         logger.exception("unhandled error")
         return error_response(InternalError("Something went wrong on our side; it has been logged."))
-
-
-# What any route may answer in the error shape: the gateway's own responses (401/403 from the authorizer,
-# 413, 429 throttling, 502/504) and the shared handlers' (400, 404, 409, 415, 422, 503 with Retry-After).
-ERROR_STATUSES: dict[int, str] = {
-    400: "Bad request (e.g. the body is not valid JSON)",
-    401: "Missing or invalid credentials (API key or feedback token)",
-    403: "The API key may not access this tenant or resource",
-    404: "No such route, agent, schema, version or run",
-    409: "Conflict (e.g. a run id that is already taken)",
-    413: "The request body is too large",
-    415: "The body is not JSON",
-    422: "Invalid request: the message names each offending field",
-    429: "Too many requests",
-    502: "An upstream model or the gateway failed",
-    503: "Storage or the signing key is unavailable for now; retry after Retry-After seconds",
-    504: "The request took too long",
-}
-_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
-_ERROR_SCHEMA: dict[str, Any] = {
-    "title": "Error",
-    "type": "object",
-    "required": ["error"],
-    "additionalProperties": False,
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["status_code", "code", "message"],
-            "additionalProperties": False,
-            "properties": {
-                "status_code": {"type": "integer"},
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-            },
-        }
-    },
-}
-
-
-def with_error_responses(document: dict[str, Any]) -> dict[str, Any]:
-    """Declare the JSON error shape on every operation of a resolver's OpenAPI document.
-
-    Powertools documents only 200 and its own 422 shape (`detail`), which install_error_handlers replaces.
-    """
-    document.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
-    for path_item in document.get("paths", {}).values():
-        for method, operation in path_item.items():
-            if method not in _HTTP_METHODS:
-                continue
-            responses = operation.setdefault("responses", {})
-            for status, description in ERROR_STATUSES.items():
-                schema = {
-                    "allOf": [
-                        {"$ref": "#/components/schemas/Error"},
-                        {"properties": {"error": {"properties": {"status_code": {"const": status}}}}},
-                    ]
-                }
-                response: dict[str, Any] = {
-                    "description": description,
-                    "content": {"application/json": {"schema": schema}},
-                }
-                if status == 503:
-                    response["headers"] = {
-                        "Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 0}}
-                    }
-                responses[str(status)] = response
-    return document

@@ -1,8 +1,10 @@
-"""boto3 clients, created once per container. Endpoints come from AWS_ENDPOINT_URL_* locally."""
+"""How boto3 clients are made (timeouts, retries). The composition root keeps one of each per container.
+
+Endpoints come from AWS_ENDPOINT_URL_* locally.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import boto3
@@ -23,11 +25,9 @@ _CONFIG = Config(
 )
 
 
-@lru_cache(maxsize=1)
-def dynamodb() -> DynamoDBClient:
+def dynamodb_client() -> DynamoDBClient:
     return boto3.client("dynamodb", config=_CONFIG)
 
 
-@lru_cache(maxsize=1)
-def kms() -> KMSClient:
+def kms_client() -> KMSClient:
     return boto3.client("kms", config=_CONFIG)

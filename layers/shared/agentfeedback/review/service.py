@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
-from agentfeedback import aws_clients
-from agentfeedback.errors import NotFound, ValidationFailed
-from agentfeedback.review_cursor import decode_cursor, encode_cursor
-from agentfeedback.review_models import (
+from agentfeedback.core.errors import NotFound, ValidationFailed
+from agentfeedback.core.storage import TIMESTAMP_FORMAT
+from agentfeedback.review.cursor import decode_cursor, encode_cursor
+from agentfeedback.review.models import (
     DayFigures,
     ErasedUser,
     FeedbackItem,
@@ -23,23 +23,15 @@ from agentfeedback.review_models import (
     RunFeedback,
     VersionFigures,
 )
-from agentfeedback.review_store import FeedbackFilter, ReviewStore, RunStamp, TimeRange, Vote
-from agentfeedback.run_models import RunVersion
-from agentfeedback.run_recorder import default_run_store
-from agentfeedback.run_store import RunRecord, RunStore
-from agentfeedback.satisfaction import VoteTally
-from agentfeedback.settings import get_settings
-from agentfeedback.storage import TIMESTAMP_FORMAT
+from agentfeedback.review.satisfaction import VoteTally
+from agentfeedback.review.store import FeedbackFilter, ReviewStore, RunStamp, TimeRange, Vote
+from agentfeedback.runs.models import RunVersion
+from agentfeedback.runs.store import RunRecord, RunStore
 
 logger = Logger(child=True)
 
 DEFAULT_SUMMARY_DAYS = 30
 MAX_SUMMARY_DAYS = 366
-
-
-def default_review_store() -> ReviewStore:
-    settings = get_settings()
-    return ReviewStore(aws_clients.dynamodb(), settings.feedback_table, settings.runs_table)
 
 
 def stored_time(moment: datetime) -> str:
@@ -90,79 +82,6 @@ class Window:
             lowest=stored_time(self.since) if self.since else None,
             highest=stored_time(self.until - timedelta(microseconds=1)) if self.until else None,
         )
-
-
-def list_feedback(
-    tenant: str,
-    agent_id: str,
-    filters: FeedbackFilter,
-    window: Window,
-    limit: int,
-    cursor: str | None = None,
-    store: ReviewStore | None = None,
-) -> FeedbackPage:
-    times = window.time_range()
-    tenant_agent = f"{tenant}#{agent_id}"
-    start = decode_cursor(cursor, tenant_agent, times.lowest, times.highest) if cursor else None
-    entries, position = (store or default_review_store()).feedback_page(tenant, agent_id, filters, times, limit, start)
-    return FeedbackPage(
-        items=[FeedbackItem.from_entry(entry) for entry in entries],
-        next_cursor=encode_cursor(position) if position else None,
-    )
-
-
-def _run_not_found(agent_id: str, run_id: str) -> NotFound:
-    days = get_settings().run_retention_days
-    kept = f" Runs are kept for {days} days." if days else ""
-    return NotFound(f"No run {run_id[:128]!r} of agent {agent_id!r} in this tenant.{kept}")
-
-
-def _run_of_agent(tenant: str, agent_id: str, run_id: str, runs: RunStore | None) -> RunRecord | None:
-    record = (runs or default_run_store()).get(tenant, run_id)
-    return record if record is not None and record.agent_id == agent_id else None
-
-
-def run_detail(
-    tenant: str,
-    agent_id: str,
-    run_id: str,
-    store: ReviewStore | None = None,
-    runs: RunStore | None = None,
-) -> RunDetail:
-    record = _run_of_agent(tenant, agent_id, run_id, runs)
-    if record is None:
-        raise _run_not_found(agent_id, run_id)
-    feedback = (store or default_review_store()).run_feedback(tenant, agent_id, run_id)
-    return RunDetail(
-        id=record.run_id,
-        agent_id=record.agent_id,
-        schema_id=record.schema_id,
-        version=RunVersion(id=record.version_id, properties=record.version_properties),
-        task_input=record.task_input,
-        task_output=record.task_output,
-        model=record.model,
-        input_tokens=record.input_tokens,
-        output_tokens=record.output_tokens,
-        cost_usd=record.cost_usd,
-        duration_seconds=record.duration_seconds,
-        created_at=record.created_at,
-        metadata=record.metadata,
-        feedback=[FeedbackItem.from_entry(entry) for entry in feedback],
-    )
-
-
-def run_feedback(
-    tenant: str,
-    agent_id: str,
-    run_id: str,
-    store: ReviewStore | None = None,
-    runs: RunStore | None = None,
-) -> RunFeedback:
-    entries = (store or default_review_store()).run_feedback(tenant, agent_id, run_id)
-    # Feedback outlives its run (runs expire); only an unknown run with no feedback at all is a 404.
-    if not entries and _run_of_agent(tenant, agent_id, run_id, runs) is None:
-        raise _run_not_found(agent_id, run_id)
-    return RunFeedback(run_id=run_id, items=[FeedbackItem.from_entry(entry) for entry in entries])
 
 
 def summary_window(since: str | None, until: str | None, now: datetime | None = None) -> Window:
@@ -244,32 +163,92 @@ def summarise(
     )
 
 
-def feedback_summary(
-    tenant: str,
-    agent_id: str,
-    window: Window,
-    version: str | None = None,
-    store: ReviewStore | None = None,
-) -> FeedbackSummary:
-    store = store or default_review_store()
-    times = window.time_range()
-    return summarise(
-        agent_id,
-        window,
-        votes=store.votes(tenant, agent_id, times, version),
-        runs=store.runs(tenant, agent_id, times),
-        version=version,
-    )
+class ReviewService:
+    """The review flows behind the authenticated review routes: list, run detail, summary, erasure."""
 
+    def __init__(self, store: ReviewStore, runs: RunStore, run_retention_days: int) -> None:
+        self._store = store
+        self._runs = runs
+        self._run_retention_days = run_retention_days
 
-def erase_user(tenant: str, user_id: str, store: ReviewStore | None = None) -> ErasedUser:
-    """Delete every feedback entry of one end user in the tenant (all agents). Safe to repeat.
+    def list_feedback(
+        self,
+        tenant: str,
+        agent_id: str,
+        filters: FeedbackFilter,
+        window: Window,
+        limit: int,
+        cursor: str | None = None,
+    ) -> FeedbackPage:
+        """One page, newest first; InvalidCursor for a cursor of another request."""
+        times = window.time_range()
+        tenant_agent = f"{tenant}#{agent_id}"
+        start = decode_cursor(cursor, tenant_agent, times.lowest, times.highest) if cursor else None
+        entries, position = self._store.feedback_page(tenant, agent_id, filters, times, limit, start)
+        return FeedbackPage(
+            items=[FeedbackItem.from_entry(entry) for entry in entries],
+            next_cursor=encode_cursor(position) if position else None,
+        )
 
-    The by_user index is eventually consistent: an entry written a moment ago may be missed; repeating the
-    request then erases it.
-    """
-    store = store or default_review_store()
-    erased = sum(store.delete_user_entry(key, tenant, user_id) for key in store.user_entry_keys(tenant, user_id))
-    # The user id itself is not logged: that would keep what the request asked to erase.
-    logger.info("end-user feedback erased", extra={"tenant": tenant, "erased": erased})
-    return ErasedUser(user_id=user_id, erased=erased)
+    def _run_not_found(self, agent_id: str, run_id: str) -> NotFound:
+        days = self._run_retention_days
+        kept = f" Runs are kept for {days} days." if days else ""
+        return NotFound(f"No run {run_id[:128]!r} of agent {agent_id!r} in this tenant.{kept}")
+
+    def _run_of_agent(self, tenant: str, agent_id: str, run_id: str) -> RunRecord | None:
+        record = self._runs.get(tenant, run_id)
+        return record if record is not None and record.agent_id == agent_id else None
+
+    def run_detail(self, tenant: str, agent_id: str, run_id: str) -> RunDetail:
+        """The run with its feedback; NotFound for a run of another agent or tenant, or one expired."""
+        record = self._run_of_agent(tenant, agent_id, run_id)
+        if record is None:
+            raise self._run_not_found(agent_id, run_id)
+        feedback = self._store.run_feedback(tenant, agent_id, run_id)
+        return RunDetail(
+            id=record.run_id,
+            agent_id=record.agent_id,
+            schema_id=record.schema_id,
+            version=RunVersion(id=record.version_id, properties=record.version_properties),
+            task_input=record.task_input,
+            task_output=record.task_output,
+            model=record.model,
+            input_tokens=record.input_tokens,
+            output_tokens=record.output_tokens,
+            cost_usd=record.cost_usd,
+            duration_seconds=record.duration_seconds,
+            created_at=record.created_at,
+            metadata=record.metadata,
+            feedback=[FeedbackItem.from_entry(entry) for entry in feedback],
+        )
+
+    def run_feedback(self, tenant: str, agent_id: str, run_id: str) -> RunFeedback:
+        entries = self._store.run_feedback(tenant, agent_id, run_id)
+        # Feedback outlives its run (runs expire); only an unknown run with no feedback at all is a 404.
+        if not entries and self._run_of_agent(tenant, agent_id, run_id) is None:
+            raise self._run_not_found(agent_id, run_id)
+        return RunFeedback(run_id=run_id, items=[FeedbackItem.from_entry(entry) for entry in entries])
+
+    def feedback_summary(
+        self, tenant: str, agent_id: str, window: Window, version: str | None = None
+    ) -> FeedbackSummary:
+        times = window.time_range()
+        return summarise(
+            agent_id,
+            window,
+            votes=self._store.votes(tenant, agent_id, times, version),
+            runs=self._store.runs(tenant, agent_id, times),
+            version=version,
+        )
+
+    def erase_user(self, tenant: str, user_id: str) -> ErasedUser:
+        """Delete every feedback entry of one end user in the tenant (all agents). Safe to repeat.
+
+        The by_user index is eventually consistent: an entry written a moment ago may be missed; repeating the
+        request then erases it.
+        """
+        store = self._store
+        erased = sum(store.delete_user_entry(key, tenant, user_id) for key in store.user_entry_keys(tenant, user_id))
+        # The user id itself is not logged: that would keep what the request asked to erase.
+        logger.info("end-user feedback erased", extra={"tenant": tenant, "erased": erased})
+        return ErasedUser(user_id=user_id, erased=erased)

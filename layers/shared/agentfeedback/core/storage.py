@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from agentfeedback.errors import ServiceUnavailable
+from agentfeedback.core.errors import ServiceUnavailable
 
 # Fixed-width ISO-8601 with microseconds sorts lexically in time order (the review indexes rely on it).
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"

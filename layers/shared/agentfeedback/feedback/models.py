@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentfeedback.tokens import MAX_TOKEN_CHARS
 
-MAX_BODY_BYTES = 16 * 1024
 MAX_COMMENT_CHARS = 5000
 MAX_USER_ID_CHARS = 256
 

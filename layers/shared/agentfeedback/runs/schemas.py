@@ -9,7 +9,7 @@ from typing import Any
 
 import fastjsonschema
 
-from agentfeedback.errors import ValidationFailed
+from agentfeedback.core.errors import ValidationFailed
 
 MAX_SCHEMA_BYTES = 64 * 1024
 

@@ -6,19 +6,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from agentfeedback.agent_registry import slugify, version_id
-from agentfeedback.chat_models import ChatCompletionRequest
-from agentfeedback.errors import ApiError
-from agentfeedback.pricing import cost_usd
+from agentfeedback.chat.models import ChatCompletionRequest
+from agentfeedback.core.errors import UnsupportedParameter
+from agentfeedback.core.storage import utc_now
 from agentfeedback.providers.base import ChatMessage, Complete, CompletionRequest
-from agentfeedback.run_recorder import RunRecorder
-from agentfeedback.run_store import RunRecord, new_run_id
-from agentfeedback.storage import utc_now
-
-
-class UnsupportedParameter(ApiError):
-    status_code = 400
-    code = "unsupported_parameter"
+from agentfeedback.runs.pricing import cost_usd
+from agentfeedback.runs.recorder import RunRecorder
+from agentfeedback.runs.registry import slugify, version_id
+from agentfeedback.runs.store import RunRecord, new_run_id
 
 
 def agent_and_model(request: ChatCompletionRequest, is_known_model: Callable[[str], bool]) -> tuple[str, str]:

@@ -1,0 +1,178 @@
+"""The composition root: every long-lived object of a function (settings, AWS clients, stores, services).
+
+Each is built on first use and then kept for the container's life, as Lambda reuses a container across
+invocations. Feature modules are imported inside the builders, so a function loads only what its own
+routes need: the public feedback function never imports runs, providers or review. `reset()` forgets
+everything (tests and benchmarks call it to get a fresh container).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from agentfeedback.core.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kms import KMSClient
+
+    from agentfeedback.chat.service import ChatCompletions
+    from agentfeedback.feedback.service import FeedbackService
+    from agentfeedback.keys.store import ApiKeyStore
+    from agentfeedback.providers.router import ModelRouter
+    from agentfeedback.providers.settings import ProviderSettings
+    from agentfeedback.review.service import ReviewService
+    from agentfeedback.runs.recorder import RunRecorder
+    from agentfeedback.runs.registry import AgentRegistry
+    from agentfeedback.runs.runner import AgentRunner
+    from agentfeedback.runs.store import RunStore
+    from agentfeedback.tokens import TokenSigner, TokenVerifier
+
+T = TypeVar("T")
+_BUILT: list[Any] = []
+
+
+def _once(build: Callable[[], T]) -> Callable[[], T]:
+    cached = functools.cache(build)
+    _BUILT.append(cached)
+    return cached
+
+
+def reset() -> None:
+    """Forget every object built so far; the next call builds it again from the environment."""
+    for cached in _BUILT:
+        cached.cache_clear()
+
+
+# -- configuration and clients ------------------------------------------------------------------
+
+
+@_once
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@_once
+def provider_settings() -> ProviderSettings:
+    from agentfeedback.providers.settings import ProviderSettings
+
+    return ProviderSettings.from_env()
+
+
+@_once
+def dynamodb() -> DynamoDBClient:
+    from agentfeedback.core.aws_clients import dynamodb_client
+
+    return dynamodb_client()
+
+
+@_once
+def kms() -> KMSClient:
+    from agentfeedback.core.aws_clients import kms_client
+
+    return kms_client()
+
+
+# -- tokens -------------------------------------------------------------------------------------
+
+
+@_once
+def token_verifier() -> TokenVerifier:
+    from agentfeedback.tokens import TokenVerifier
+
+    config = settings()
+    return TokenVerifier(
+        kms(),
+        (config.token_key_id, *config.previous_token_key_ids),
+        require_expiry=config.token_lifetime_days > 0,
+    )
+
+
+@_once
+def token_signer() -> TokenSigner:
+    from agentfeedback.tokens import TokenSigner
+
+    return TokenSigner(kms(), settings().token_key_id, settings().token_lifetime_days)
+
+
+# -- the public feedback function ---------------------------------------------------------------
+
+
+@_once
+def feedback_service() -> FeedbackService:
+    from agentfeedback.feedback.service import FeedbackService
+    from agentfeedback.feedback.store import FeedbackStore
+
+    config = settings()
+    return FeedbackService(token_verifier(), FeedbackStore(dynamodb(), config.feedback_table, config.max_users_per_run))
+
+
+# -- the authorizer -----------------------------------------------------------------------------
+
+
+@_once
+def api_key_store() -> ApiKeyStore:
+    from agentfeedback.keys.store import ApiKeyStore
+
+    return ApiKeyStore(dynamodb(), settings().api_keys_table)
+
+
+# -- runs and chat completions ------------------------------------------------------------------
+
+
+@_once
+def model_router() -> ModelRouter:
+    from agentfeedback.providers.router import ModelRouter
+
+    return ModelRouter(provider_settings())
+
+
+@_once
+def run_store() -> RunStore:
+    from agentfeedback.runs.store import RunStore
+
+    return RunStore(dynamodb(), settings().runs_table, settings().run_retention_days)
+
+
+@_once
+def run_recorder() -> RunRecorder:
+    from agentfeedback.runs.recorder import RunRecorder
+
+    return RunRecorder(run_store(), token_signer())
+
+
+@_once
+def agent_registry() -> AgentRegistry:
+    from agentfeedback.runs.registry import AgentRegistry
+
+    return AgentRegistry(dynamodb(), settings().agents_table)
+
+
+@_once
+def agent_runner() -> AgentRunner:
+    from agentfeedback.runs.runner import AgentRunner
+
+    return AgentRunner(agent_registry(), model_router().complete, run_recorder(), run_store())
+
+
+@_once
+def chat_completions() -> ChatCompletions:
+    from agentfeedback.chat.service import ChatCompletions
+
+    router = model_router()
+    return ChatCompletions(router.complete, router.is_known, run_recorder())
+
+
+# -- review -------------------------------------------------------------------------------------
+
+
+@_once
+def review_service() -> ReviewService:
+    from agentfeedback.review.service import ReviewService
+    from agentfeedback.review.store import ReviewStore
+
+    config = settings()
+    store = ReviewStore(dynamodb(), config.feedback_table, config.runs_table)
+    return ReviewService(store, run_store(), config.run_retention_days)

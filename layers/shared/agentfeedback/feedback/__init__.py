@@ -1,0 +1,1 @@
+"""The public feedback flow: one entry per (run, user), written atomically."""

@@ -1,0 +1,1 @@
+"""API keys: stored as hashes, each bound to one tenant."""

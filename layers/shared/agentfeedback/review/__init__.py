@@ -1,0 +1,1 @@
+"""Reading feedback back: lists, run detail, summaries with Wilson intervals, erasure."""

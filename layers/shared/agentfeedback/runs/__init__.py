@@ -1,0 +1,1 @@
+"""Agents (schemas, versions, environments) and their runs: running, recording, pricing."""
