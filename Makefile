@@ -7,8 +7,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
-# sam build needs an interpreter matching the Lambda runtime (python3.12) on PATH.
-SAM_ENV := PYENV_VERSION=3.11.7:3.12.1:3.13.0
+# sam build needs an interpreter matching the Lambda runtime (python3.12) on PATH: found on PATH or in pyenv,
+# else the script says what to install. Evaluated only by the targets that use it.
+LAMBDA_PYTHON = $(shell scripts/lambda_python.sh 3.12)
+SAM_ENV = PATH="$(dir $(LAMBDA_PYTHON)):$$PATH"
 PORT ?= 3000
 CHROMIUM ?= /usr/bin/chromium
 DEMO_PORT ?= 8000
@@ -16,7 +18,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help
 help: ## List every task
-	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -v port=$(PORT) -v demo_port=$(DEMO_PORT) \
+	  'BEGIN {FS = ":.*?## "}; {gsub(/\$$\(PORT\)/, port, $$2); gsub(/\$$\(DEMO_PORT\)/, demo_port, $$2); printf "  make %-12s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +77,19 @@ test-e2e: install e2e-deps ## Browser test: the demo page in headless Chromium a
 test-python: install e2e-deps ## Unit, template, integration, SDK and browser tests
 	$(PY) -m pytest -q
 
+.PHONY: unit
+unit: $(VENV)/.installed ## Unit tests only (moto in-process; tests/unit mirrors the layer's features)
+	$(PY) -m pytest -q tests/unit
+
+.PHONY: integration
+integration: install e2e-deps ## Integration tests over HTTP against a local stack they start (tests/integration)
+	$(PY) -m pytest -q tests/integration
+
+.PHONY: infra
+infra: $(VENV)/.installed ## Template tests (tests/infra) and cfn-lint
+	$(PY) -m pytest -q tests/infra
+	$(VENV)/bin/cfn-lint template.yaml
+
 .PHONY: test-web
 test-web: node_modules/.installed ## Web SDK: type check, unit tests (Vitest) and build with size report
 	npm run typecheck -w clients/web
@@ -106,7 +122,8 @@ format: $(VENV)/.installed ## Reformat the Python code
 	$(VENV)/bin/ruff check --fix .
 
 $(SAM_VENV)/.installed:
-	$(SAM_ENV) python3.12 -m venv $(SAM_VENV)
+	@scripts/lambda_python.sh 3.12 >/dev/null
+	$(LAMBDA_PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==1.170.0
 	touch $@
@@ -119,7 +136,7 @@ validate: $(SAM_VENV)/.installed ## sam validate --lint (offline)
 # Precompiled .pyc roughly halve cold starts (Lambda's read-only /var/task cannot cache them); unchecked-hash keeps them valid whatever timestamps the zip gives the sources.
 build: $(SAM_VENV)/.installed ## sam build (no Docker needed), then precompile the bytecode for python3.12
 	$(SAM_ENV) $(SAM) build
-	$(SAM_ENV) python3.12 -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
+	$(LAMBDA_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
 
 .PHONY: deploy
 deploy: build ## sam deploy (uses samconfig.toml; CONFIG_ENV=prod for production)

@@ -20,7 +20,7 @@ in_process_aws.prepare(log_level="ERROR")
 
 from moto import mock_aws  # noqa: E402
 
-from tests.unit.conftest import FakeContext, load_event, load_handler  # noqa: E402
+from tests.helpers import FakeContext, load_event, load_handler  # noqa: E402
 
 
 def main(calls: int) -> None:

@@ -27,7 +27,8 @@ in_process_aws.prepare(log_level="ERROR")
 import botocore.handlers  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from tests.unit.conftest import FakeContext, load_event, load_handler, reset_caches  # noqa: E402
+from agentfeedback import composition  # noqa: E402
+from tests.helpers import FakeContext, load_event, load_handler  # noqa: E402
 
 KMS_CALLS: Counter[str] = Counter()
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -51,11 +52,11 @@ def main(calls: int) -> None:
     with mock_aws():
         in_process_aws.create_tables_and_key()
         register = load_event("run/register_agent.json")
-        reset_caches()
+        composition.reset()
         _invoke("run", register)
 
         def phase(label: str, invoke: Any) -> list[dict[str, Any]]:
-            reset_caches()  # a fresh container: new clients, signer and verifier
+            composition.reset()  # a fresh container: new clients, signer and verifier
             KMS_CALLS.clear()
             started = time.perf_counter()
             responses = [invoke(index) for index in range(calls)]

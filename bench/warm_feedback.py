@@ -33,7 +33,7 @@ in_process_aws.prepare(log_level="INFO")  # the template's default: the handler 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from tests.unit.conftest import FakeContext, load_event, load_handler, reset_caches  # noqa: E402
+from tests.helpers import FakeContext, load_event, load_handler  # noqa: E402
 
 
 class NoOpDynamoDB:
@@ -85,8 +85,9 @@ def main(calls: int) -> None:
     with mock_aws():
         key_arn = boto3.client("kms").create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
         os.environ["TOKEN_KEY_ID"] = key_arn
-        reset_caches()
         from agentfeedback import composition
+
+        composition.reset()
         from agentfeedback.feedback.store import FeedbackStore
         from agentfeedback.tokens import TokenClaims, TokenSigner
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -16,7 +16,6 @@ from agentfeedback.tokens import MAX_TOKEN_CHARS
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
 app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(composition.settings().allowed_origins))
 install_error_handlers(app, logger)
 
@@ -39,6 +38,5 @@ def get_feedback(
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

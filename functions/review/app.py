@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -25,7 +25,6 @@ from agentfeedback.review.service import Window, summary_window
 from agentfeedback.review.store import FeedbackFilter
 
 logger = Logger()
-tracer = Tracer()
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_handlers(app, logger)
 
@@ -87,6 +86,5 @@ def erase_user(tenant: TenantPath, user_id: UserId) -> ErasedUser:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -1,14 +1,9 @@
-"""In-process AWS (moto) with the feedback table built from template.yaml's own key schema."""
+"""Fixtures of the unit tests: in-process AWS (moto) with the tables built from template.yaml's own key schema."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -16,42 +11,8 @@ import pytest
 from moto import mock_aws
 
 from agentfeedback import composition
-from agentfeedback.tokens import TokenClaims, TokenSigner
 from local.template import table_definitions
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def reset_caches() -> None:
-    composition.reset()
-
-
-@dataclass
-class Aws:
-    kms: Any
-    dynamodb: Any
-    key_arn: str
-    table: str
-
-    def create_token_key(self) -> str:
-        return self.kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
-
-    def signer(self, key_arn: str | None = None, lifetime_days: int = 30, clock: Callable[[], float] | None = None):
-        kwargs = {"clock": clock} if clock else {}
-        return TokenSigner(self.kms, key_arn or self.key_arn, lifetime_days, **kwargs)
-
-    def mint(self, run_id: str = "run-1", **claims: str) -> str:
-        values = {"tenant": "acme", "agent_id": "support-bot", "version_id": "v1", **claims}
-        return self.signer().mint(TokenClaims(run_id=run_id, **values))
-
-    def items(self) -> list[dict[str, Any]]:
-        """The feedback entries (keys run_id#user_id), without the per-run user counters (keys run_id)."""
-        items = self.dynamodb.scan(TableName=self.table, ConsistentRead=True)["Items"]
-        return [item for item in items if "#" in item["pk"]["S"]]
-
-    def user_count(self, run_id: str) -> int:
-        item = self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": run_id}}).get("Item")
-        return int(item["user_count"]["N"]) if item else 0
+from tests.helpers import Aws, FakeContext, load_handler
 
 
 @pytest.fixture
@@ -64,58 +25,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         key_arn = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
         monkeypatch.setenv("TOKEN_KEY_ID", key_arn)
         monkeypatch.setenv("FEEDBACK_TABLE", "FeedbackTable")
-        reset_caches()
+        composition.reset()
         yield Aws(kms=kms, dynamodb=dynamodb, key_arn=key_arn, table="FeedbackTable")
-    reset_caches()
-
-
-def load_handler(function: str) -> ModuleType:
-    """Import functions/<function>/app.py under a unique name (every function has an app.py)."""
-    name = f"{function}_app"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / function / "app.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-class FakeContext:
-    function_name = "FeedbackFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:FeedbackFunction"
-    aws_request_id = "7c1b2f8e-0d7e-4a51-9d0a-6d5c1a2b3c4d"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 5000
-
-
-def load_event(
-    relative: str,
-    body: Any = None,
-    query: dict[str, str] | None = None,
-    tenant: str | None = None,
-    path: dict[str, str] | None = None,
-    **headers: str,
-) -> dict:
-    """A file from events/, with the body, query, caller's tenant or path parameters replaced."""
-    event = json.loads((ROOT / "events" / relative).read_text())
-    if tenant is not None:
-        event["requestContext"]["authorizer"]["tenant"] = tenant
-    if path:
-        event["pathParameters"] = {**event["pathParameters"], **path}
-        event["path"] = event["resource"].format(**event["pathParameters"])
-        event["requestContext"]["path"] = "/dev" + event["path"]
-    if body is not None:
-        event["body"] = body if isinstance(body, str) else json.dumps(body)
-    if query is not None:
-        event["queryStringParameters"] = query
-        event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
-    for name, value in headers.items():
-        event["headers"][name] = value
-        event["multiValueHeaders"][name] = [value]
-    return event
+    composition.reset()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, 
 
 from agentfeedback import composition
 from tests.fuzz.botocore_faults import Fault, feedback_entry, recorded_backoff, user_counter
-from tests.unit.conftest import load_event
+from tests.helpers import load_event
 
 MAX_ATTEMPTS = 3  # agentfeedback.core.aws_clients: retries mode standard, total_max_attempts 3
 CONNECTION_FAULTS = {

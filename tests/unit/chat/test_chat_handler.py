@@ -7,7 +7,7 @@ import json
 import pytest
 
 from agentfeedback.tokens import TokenVerifier
-from tests.unit.conftest import FakeContext, load_event, load_handler
+from tests.helpers import FakeContext, load_event, load_handler
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}]
 

@@ -8,7 +8,7 @@ import pytest
 
 from agentfeedback.runs import recorder as run_recorder
 from agentfeedback.tokens import TokenVerifier
-from tests.unit.conftest import load_event
+from tests.helpers import load_event
 
 INPUT_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 OUTPUT_SCHEMA = {
@@ -104,7 +104,7 @@ def test_unregistered_schema_is_404(aws, invoke):
 def test_stream_returns_events_whose_last_is_the_full_response(aws, invoke):
     register(invoke)
     event = load_event("run/run_agent.json", body={"task_input": {"city": "Paris"}, "version": OFFLINE, "stream": True})
-    from tests.unit.conftest import FakeContext, load_handler
+    from tests.helpers import FakeContext, load_handler
 
     response = load_handler("run").lambda_handler(event, FakeContext())
     status = response["statusCode"]

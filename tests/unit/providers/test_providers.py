@@ -33,7 +33,7 @@ from agentfeedback.providers.router import ModelRouter, route_of
 from agentfeedback.providers.settings import ProviderSettings
 from tests.fake_openai_server import FakeOpenAIServer, Reply, chat_completion
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 KEY = "sk-test-0123456789abcdef"
 CONVERSATION = [
     ChatMessage("system", "You are a support agent."),

@@ -15,7 +15,7 @@ from botocore.exceptions import EndpointConnectionError
 from agentfeedback import composition, tokens
 from agentfeedback.tokens import TokenVerifier
 from tests.fuzz.botocore_faults import Fault, recorded_backoff
-from tests.unit.conftest import load_event
+from tests.helpers import load_event
 
 MAX_ATTEMPTS = 3
 INPUT_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from agentfeedback.chat.models import ChatCompletionRequest
 from agentfeedback.feedback.models import FeedbackRequest
 from agentfeedback.runs.models import BindEnvironmentRequest, RegisterAgentRequest, RunRequest, VersionProperties
-from tests.unit.conftest import load_event
+from tests.helpers import load_event
 
 PROPERTY = settings(
     max_examples=int(os.environ.get("PROPERTY_EXAMPLES") or 150),  # more with `make fuzz`

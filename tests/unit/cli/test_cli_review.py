@@ -25,9 +25,9 @@ from agentfeedback.feedback.store import FeedbackStore
 from agentfeedback.runs.store import RunRecord, RunStore
 from agentfeedback.tokens import TokenClaims
 from local.template import api_routes, load_template
-from tests.unit.conftest import FakeContext, load_event, load_handler
+from tests.helpers import FakeContext, load_event, load_handler
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 KEY = "afk_test_key_of_acme"
 AGENT = "support-bot"
 DAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

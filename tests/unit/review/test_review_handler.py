@@ -16,7 +16,7 @@ from agentfeedback.review import store as review_store
 from agentfeedback.review.cursor import encode_cursor
 from agentfeedback.runs.store import RunRecord, RunStore
 from agentfeedback.tokens import TokenClaims
-from tests.unit.conftest import load_event
+from tests.helpers import load_event
 
 AGENT = "support-bot"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -8,13 +8,13 @@ import pytest
 
 from agentfeedback import composition
 from agentfeedback.keys.store import hash_key
-from tests.unit.conftest import FakeContext, load_handler
+from tests.helpers import FakeContext, load_handler
 
 ROOT_EVENT = "events/authorizer/token_authorizer.json"
 
 
 def authorize(header):
-    from tests.unit.conftest import ROOT
+    from tests.helpers import ROOT
 
     event = json.loads((ROOT / ROOT_EVENT).read_text())
     event["authorizationToken"] = header

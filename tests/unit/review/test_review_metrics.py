@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from tests.unit.conftest import load_event, load_handler
+from tests.helpers import load_event, load_handler
 
 
 def printed(capsys) -> list[dict]:

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from agentfeedback import composition
-from tests.unit.conftest import load_event, reset_caches
+from tests.helpers import load_event
 
 
 def post(invoke, body, **headers):
@@ -190,7 +190,7 @@ def test_non_json_content_type_is_415(aws, invoke, content_type):
 
 def test_distinct_users_per_run_are_capped_but_votes_can_still_change(aws, invoke, monkeypatch):
     monkeypatch.setenv("MAX_USERS_PER_RUN", "2")
-    reset_caches()
+    composition.reset()
     token = aws.mint()
     for user in ("u1", "u2"):
         assert post(invoke, {"feedback_token": token, "outcome": "positive", "user_id": user})[0] == 200
@@ -211,7 +211,7 @@ def test_distinct_users_per_run_are_capped_but_votes_can_still_change(aws, invok
 @pytest.mark.parametrize("cap", ["0", "1000"])
 def test_a_token_of_another_tenant_for_the_same_run_id_cannot_overwrite(aws, invoke, monkeypatch, cap):
     monkeypatch.setenv("MAX_USERS_PER_RUN", cap)
-    reset_caches()
+    composition.reset()
     mine = aws.mint(run_id="run-9", tenant="acme")
     theirs = aws.mint(run_id="run-9", tenant="globex")
     assert post(invoke, {"feedback_token": mine, "outcome": "positive", "user_id": "u1"})[0] == 200
