@@ -10,14 +10,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentfeedback import composition
 from agentfeedback.core.resolver import AgentIdPath, TenantPath, caller_tenant, install_error_handlers
-from agentfeedback.feedback.models import MAX_USER_ID_CHARS, Outcome
 from agentfeedback.review.cursor import MAX_CURSOR_CHARS
 from agentfeedback.review.models import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    MAX_USER_ID_CHARS,
     ErasedUser,
     FeedbackPage,
     FeedbackSummary,
+    Outcome,
     RunDetail,
     RunFeedback,
 )

@@ -4,7 +4,7 @@ import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,11 +20,14 @@ from agentfeedback.core.resolver import (
 )
 from agentfeedback.runs.models import (
     BindEnvironmentRequest,
+    EnvironmentBinding,
+    PartialRun,
     RegisterAgentRequest,
     RegisterAgentResponse,
     RunRequest,
     RunResponse,
     SavedVersionResponse,
+    VersionList,
     VersionProperties,
 )
 from agentfeedback.runs.registry import stable_uid
@@ -35,6 +38,8 @@ app = APIGatewayRestResolver(enable_validation=True)
 install_error_handlers(app, logger)
 
 SchemaId = Annotated[int, Path(ge=1)]
+# A run answers its RunResponse as JSON, or (stream: true) server-sent events: the partial run, then the whole one.
+RUN_RESPONSES = streamed_responses(RunResponse, PartialRun | RunResponse)
 
 
 @app.post("/v1/<tenant>/agents")
@@ -46,25 +51,30 @@ def register_agent(tenant: TenantPath, body: RegisterAgentRequest) -> RegisterAg
     )
 
 
-def _run(tenant: str, agent_id: str, schema_id: int, body: RunRequest) -> Any:
+# Powertools validates what a route returns against its annotation: the RunResponse, or the events' text.
+def _run(tenant: str, agent_id: str, schema_id: int, body: RunRequest) -> Response[RunResponse | str]:
     owner = caller_tenant(app, tenant)
     # The model calls share what is left of the function's time, so a slow model ends in our 504, not a timeout.
     deadline = time.monotonic() + app.lambda_context.get_remaining_time_in_millis() / 1000
     response: RunResponse = composition.agent_runner().run(owner, agent_id, schema_id, body, deadline)
     if body.stream:
         # The SDKs treat events without duration_seconds as partial; the last one is the full response.
-        partial = {"id": response.id, "task_output": response.task_output}
-        return server_sent_events([partial, response.model_dump(mode="json")])
-    return response
+        partial = PartialRun(id=response.id, task_output=response.task_output)
+        return server_sent_events([partial.model_dump(mode="json"), response.model_dump(mode="json")])
+    return Response(status_code=200, content_type="application/json", body=response)
 
 
-@app.post("/v1/<tenant>/agents/<agent_id>/schemas/<schema_id>/run", responses=streamed_responses(RunResponse))
-def run_agent(tenant: TenantPath, agent_id: AgentIdPath, schema_id: SchemaId, body: RunRequest) -> Any:
+@app.post("/v1/<tenant>/agents/<agent_id>/schemas/<schema_id>/run", responses=RUN_RESPONSES)
+def run_agent(
+    tenant: TenantPath, agent_id: AgentIdPath, schema_id: SchemaId, body: RunRequest
+) -> Response[RunResponse | str]:
     return _run(tenant, agent_id, schema_id, body)
 
 
-@app.post("/v1/<tenant>/tasks/<agent_id>/schemas/<schema_id>/run", responses=streamed_responses(RunResponse))
-def run_task(tenant: TenantPath, agent_id: AgentIdPath, schema_id: SchemaId, body: RunRequest) -> Any:
+@app.post("/v1/<tenant>/tasks/<agent_id>/schemas/<schema_id>/run", responses=RUN_RESPONSES)
+def run_task(
+    tenant: TenantPath, agent_id: AgentIdPath, schema_id: SchemaId, body: RunRequest
+) -> Response[RunResponse | str]:
     return _run(tenant, agent_id, schema_id, body)
 
 
@@ -73,17 +83,17 @@ def save_version(tenant: TenantPath, agent_id: AgentIdPath, body: VersionPropert
     saved = composition.agent_registry().save_version(
         caller_tenant(app, tenant), agent_id, body.model_dump(exclude_none=True)
     )
-    return SavedVersionResponse(**saved.__dict__)
+    return SavedVersionResponse.model_validate(saved)
 
 
 @app.get("/v1/<tenant>/agents/<agent_id>/versions")
-def list_versions(tenant: TenantPath, agent_id: AgentIdPath) -> dict[str, Any]:
+def list_versions(tenant: TenantPath, agent_id: AgentIdPath) -> VersionList:
     owner = caller_tenant(app, tenant)
     registry = composition.agent_registry()
-    return {
-        "versions": [version.__dict__ for version in registry.versions(owner, agent_id)],
-        "environments": registry.environments(owner, agent_id),
-    }
+    return VersionList(
+        versions=[SavedVersionResponse.model_validate(version) for version in registry.versions(owner, agent_id)],
+        environments=registry.environments(owner, agent_id),
+    )
 
 
 @app.put("/v1/<tenant>/agents/<agent_id>/environments/<environment>")
@@ -92,11 +102,11 @@ def bind_environment(
     agent_id: AgentIdPath,
     environment: Annotated[str, Path(max_length=32)],
     body: BindEnvironmentRequest,
-) -> dict[str, Any]:
+) -> EnvironmentBinding:
     saved = composition.agent_registry().bind_environment(
         caller_tenant(app, tenant), agent_id, environment, body.version
     )
-    return {"environment": environment, "version": saved.number, "version_id": saved.id}
+    return EnvironmentBinding(environment=environment, version=saved.number, version_id=saved.id)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

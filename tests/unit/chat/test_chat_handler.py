@@ -84,6 +84,64 @@ def test_stream_final_chunk_carries_the_token_then_done(aws):
     assert chunks[-1]["usage"]["total_tokens"] > 0
 
 
+def test_completion_has_openais_keys_and_nulls_plus_the_feedback_fields(aws, invoke):
+    status, _, body = chat(invoke)
+    assert status == 200, body
+    assert list(body) == ["id", "object", "created", "model", "choices", "usage"]
+    choice = body["choices"][0]
+    assert list(choice) == [
+        "index",
+        "message",
+        "finish_reason",
+        "logprobs",
+        "feedback_token",
+        "duration_seconds",
+        "cost_usd",
+    ]
+    assert choice["logprobs"] is None and choice["index"] == 0
+    assert choice["message"]["refusal"] is None and list(choice["message"]) == ["role", "content", "refusal"]
+    assert body["model"] == "offline" and isinstance(body["created"], int)
+    assert list(body["usage"]) == ["prompt_tokens", "completion_tokens", "total_tokens"]
+
+
+def stream(body):
+    event = load_event("chat/chat_completion.json", body={"model": "offline", "messages": MESSAGES, **body})
+    return load_handler("chat").lambda_handler(event, FakeContext())["body"]
+
+
+def test_stream_chunks_carry_exactly_the_keys_of_openais_stream(aws):
+    frames = stream({"stream": True, "stream_options": {"include_usage": True}}).split("\n\n")
+    assert frames[-2:] == ["data: [DONE]", ""]
+    chunks = [json.loads(frame.removeprefix("data: ")) for frame in frames[:-2]]
+    first, *pieces, last, usage = chunks
+    assert all(list(chunk) == ["id", "created", "model", "object", "choices"] for chunk in chunks[:-1])
+    assert first["choices"] == [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
+    assert pieces and all(list(c["choices"][0]) == ["index", "delta", "finish_reason"] for c in pieces)
+    assert all(list(c["choices"][0]["delta"]) == ["content"] and not c["choices"][0]["finish_reason"] for c in pieces)
+    final = last["choices"][0]
+    assert list(final) == ["index", "delta", "finish_reason", "feedback_token", "duration_seconds", "cost_usd"]
+    assert final["delta"] == {} and final["finish_reason"] == "stop"
+    assert list(usage) == ["id", "created", "model", "object", "choices", "usage"] and usage["choices"] == []
+    assert len({(c["id"], c["created"]) for c in chunks}) == 1
+
+
+def test_stream_without_include_usage_ends_with_the_token_chunk(aws):
+    frames = stream({"stream": True}).split("\n\n")
+    last = json.loads(frames[-3].removeprefix("data: "))
+    assert "usage" not in last and last["choices"][0]["feedback_token"].startswith("fb_")
+
+
+def test_stream_events_are_compact_json_lines(aws):
+    """The framing the SDKs parse: `data: <compact, ASCII-escaped JSON>` and a blank line, nothing else."""
+    messages = [{"role": "user", "content": "Say héllo ✓"}]
+    body = stream({"messages": messages, "stream": True})
+    assert body.endswith("\n\ndata: [DONE]\n\n")
+    for frame in body.split("\n\n")[:-2]:
+        payload = frame.removeprefix("data: ")
+        assert frame.startswith("data: ") and "\n" not in frame
+        assert payload == json.dumps(json.loads(payload), separators=(",", ":"))
+
+
 def test_missing_messages_is_422(aws, invoke):
     status, _, _ = invoke("chat", load_event("chat/chat_completion.json", body={"model": "offline"}))
     assert status == 422

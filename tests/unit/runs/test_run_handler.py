@@ -75,6 +75,32 @@ def test_saved_version_and_environment_resolve_to_the_same_version_id(aws, invok
     assert inline["version"]["id"] == by_number["version"]["id"] == by_env["version"]["id"] == saved["id"]
 
 
+def list_versions(invoke):
+    event = load_event("run/save_version.json")
+    event["httpMethod"] = event["requestContext"]["httpMethod"] = "GET"
+    event["body"] = None
+    return invoke("run", event)
+
+
+def test_versions_list_shows_each_saved_version_and_the_bound_environments(aws, invoke):
+    register(invoke)
+    first = call(invoke, "save_version", OFFLINE)[2]
+    second = call(invoke, "save_version", {**OFFLINE, "temperature": 1})[2]
+    call(invoke, "bind_environment", {"version": 1})
+    status, _, body = list_versions(invoke)
+    assert status == 200, body
+    assert body == {"versions": [first, second], "environments": {"production": 1}}
+    assert set(first) == {"number", "id", "properties", "created_at"}
+
+
+def test_binding_an_environment_answers_the_version_it_points_at(aws, invoke):
+    register(invoke)
+    saved = call(invoke, "save_version", OFFLINE)[2]
+    status, _, body = call(invoke, "bind_environment", {"version": 1})
+    assert status == 200, body
+    assert body == {"environment": "production", "version": 1, "version_id": saved["id"]}
+
+
 def test_unknown_environment_and_version_are_clear_4xx(aws, invoke):
     register(invoke)
     status, _, body = run(invoke, "staging")

@@ -1,4 +1,9 @@
-"""OpenAI chat-completions request shape: what we support, so that anything else can be named and refused."""
+"""OpenAI chat-completions shapes: the request we support (anything else is named and refused), and what we answer.
+
+Responses are OpenAI's `chat.completion` and `chat.completion.chunk` objects, plus WorkflowAI's extensions on a
+choice: `feedback_token`, `duration_seconds`, `cost_usd`. They are dumped whole (no field left out, nulls kept):
+each chunk kind has its own model so that a chunk carries exactly the keys OpenAI's stream has.
+"""
 
 from __future__ import annotations
 
@@ -46,3 +51,103 @@ class ChatCompletionRequest(BaseModel):
 
     def unsupported_fields(self) -> list[str]:
         return sorted(self.model_extra or {})
+
+
+# Responses are dumped whole, so a field with a default (`refusal: null`) is always sent: the schema requires it.
+RESPONSE_CONFIG = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class AssistantMessage(BaseModel):
+    model_config = RESPONSE_CONFIG
+
+    role: Literal["assistant"] = "assistant"
+    content: str
+    refusal: None = None
+
+
+class Choice(BaseModel):
+    model_config = RESPONSE_CONFIG
+
+    index: int
+    message: AssistantMessage
+    finish_reason: Literal["stop"] = "stop"
+    logprobs: None = None
+    feedback_token: str | None = Field(description="Null when the run could not be recorded.")
+    duration_seconds: float
+    cost_usd: float
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    model_config = RESPONSE_CONFIG
+
+    id: str = Field(description="chatcmpl-<run id>")
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int = Field(description="Unix time, in seconds.")
+    model: str = Field(description="The model as the request named it.")
+    choices: list[Choice]
+    usage: Usage
+
+
+class RoleDelta(BaseModel):
+    """The first chunk's delta: who speaks, no text yet."""
+
+    role: Literal["assistant"]
+    content: str
+
+
+class ContentDelta(BaseModel):
+    content: str
+
+
+class EmptyDelta(BaseModel):
+    """The last choice chunk's delta: nothing more to add."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChunkChoice(BaseModel):
+    index: int
+    delta: RoleDelta | ContentDelta
+    finish_reason: None
+
+
+class FinalChunkChoice(BaseModel):
+    """The last choice chunk carries what the non-streamed choice does besides the message."""
+
+    model_config = RESPONSE_CONFIG
+
+    index: int
+    delta: EmptyDelta = Field(default_factory=EmptyDelta)
+    finish_reason: Literal["stop"] = "stop"
+    feedback_token: str | None = Field(description="Null when the run could not be recorded.")
+    duration_seconds: float
+    cost_usd: float
+
+
+class ChatCompletionChunk(BaseModel):
+    model_config = RESPONSE_CONFIG
+
+    id: str
+    created: int
+    model: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    choices: list[ChunkChoice | FinalChunkChoice]
+
+
+class UsageChunk(BaseModel):
+    """Sent after the last choice chunk when the request asks for stream_options.include_usage."""
+
+    model_config = RESPONSE_CONFIG
+
+    id: str
+    created: int
+    model: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    choices: tuple[()] = ()
+    usage: Usage

@@ -6,7 +6,19 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from agentfeedback.chat.models import ChatCompletionRequest
+from agentfeedback.chat.models import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Choice,
+    ChunkChoice,
+    ContentDelta,
+    FinalChunkChoice,
+    RoleDelta,
+    Usage,
+    UsageChunk,
+)
 from agentfeedback.core.errors import UnsupportedParameter
 from agentfeedback.core.storage import utc_now
 from agentfeedback.providers.base import ChatMessage, Complete, CompletionRequest
@@ -44,7 +56,7 @@ class ChatCompletions:
         self._is_known_model = is_known_model
         self._recorder = recorder
 
-    def create(self, tenant: str, request: ChatCompletionRequest) -> dict[str, Any]:
+    def create(self, tenant: str, request: ChatCompletionRequest) -> ChatCompletion:
         unsupported = request.unsupported_fields()
         if unsupported:
             raise UnsupportedParameter(f"Unsupported parameters: {', '.join(unsupported)}. Remove them and retry.")
@@ -90,42 +102,49 @@ class ChatCompletions:
             metadata=dict(request.metadata or {}),
         )
         token = self._recorder.record(record)
-        return {
-            "id": f"chatcmpl-{record.run_id}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": request.model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": completion.text, "refusal": None},
-                    "finish_reason": "stop",
-                    "logprobs": None,
-                    "feedback_token": token,
-                    "duration_seconds": round(duration, 4),
-                    "cost_usd": record.cost_usd,
-                }
+        return ChatCompletion(
+            id=f"chatcmpl-{record.run_id}",
+            created=int(time.time()),
+            model=request.model,
+            choices=[
+                Choice(
+                    index=0,
+                    message=AssistantMessage(content=completion.text),
+                    feedback_token=token,
+                    duration_seconds=round(duration, 4),
+                    cost_usd=record.cost_usd,
+                )
             ],
-            "usage": {
-                "prompt_tokens": completion.input_tokens,
-                "completion_tokens": completion.output_tokens,
-                "total_tokens": completion.input_tokens + completion.output_tokens,
-            },
-        }
+            usage=Usage(
+                prompt_tokens=completion.input_tokens,
+                completion_tokens=completion.output_tokens,
+                total_tokens=completion.input_tokens + completion.output_tokens,
+            ),
+        )
 
 
-def stream_chunks(response: dict[str, Any], include_usage: bool) -> Iterator[dict[str, Any]]:
+def stream_chunks(response: ChatCompletion, include_usage: bool) -> Iterator[ChatCompletionChunk | UsageChunk]:
     """The finished completion as OpenAI stream chunks; the last choice chunk carries the feedback token."""
-    base = {key: response[key] for key in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
-    choice = response["choices"][0]
-    text = choice["message"]["content"] or ""
-    yield base | {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
-    words = text.split(" ")
+    choice = response.choices[0]
+
+    def chunk(delta_choice: ChunkChoice | FinalChunkChoice) -> ChatCompletionChunk:
+        return ChatCompletionChunk(
+            id=response.id, created=response.created, model=response.model, choices=[delta_choice]
+        )
+
+    yield chunk(ChunkChoice(index=0, delta=RoleDelta(role="assistant", content=""), finish_reason=None))
+    words = choice.message.content.split(" ")
     step = max(1, len(words) // 8)
     for start in range(0, len(words), step):
         piece = " ".join(words[start : start + step]) + (" " if start + step < len(words) else "")
-        yield base | {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
-    final = {key: choice[key] for key in ("feedback_token", "duration_seconds", "cost_usd")}
-    yield base | {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop", **final}]}
+        yield chunk(ChunkChoice(index=0, delta=ContentDelta(content=piece), finish_reason=None))
+    yield chunk(
+        FinalChunkChoice(
+            index=0,
+            feedback_token=choice.feedback_token,
+            duration_seconds=choice.duration_seconds,
+            cost_usd=choice.cost_usd,
+        )
+    )
     if include_usage:
-        yield base | {"choices": [], "usage": response["usage"]}
+        yield UsageChunk(id=response.id, created=response.created, model=response.model, usage=response.usage)

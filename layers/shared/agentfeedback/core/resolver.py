@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import create_model
 
 from agentfeedback.core.errors import (
     DomainError,
@@ -37,6 +38,9 @@ from agentfeedback.core.storage import unavailable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+    from pydantic import BaseModel, GetJsonSchemaHandler
+    from pydantic.json_schema import JsonSchemaValue
+    from pydantic_core import CoreSchema
 
 
 # Path parameters every authenticated route shares (the authorizer has already checked the key).
@@ -124,19 +128,36 @@ def server_sent_events(events: Iterable[Any], done_marker: bool = False) -> Resp
     return Response(status_code=200, content_type="text/event-stream", body=body, headers={"Cache-Control": "no-cache"})
 
 
-def streamed_responses(json_model: type[Any] | None = None) -> dict[int, OpenAPIResponse]:
-    """`responses=` of a route that streams with `stream: true`: its 200 is JSON, or server-sent events."""
-    json_content: dict[str, Any] = {"model": json_model} if json_model else {"schema": {"type": "object"}}
-    # Before OpenAPI 3.2, the schema of text/event-stream describes each event.
-    event = {
-        "type": "object",
-        "required": ["data"],
-        "properties": {"data": {"type": "string", "description": "A JSON document (or [DONE] for chat)"}},
-    }
-    content: Any = {"application/json": json_content, "text/event-stream": {"schema": event}}
+class _JsonText:
+    """Describes a field that holds a JSON document as text: a string whose content is of the annotated type.
+
+    Schemathesis checks such content (`contentSchema`) in each server-sent event it receives.
+    """
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {"type": "string", "contentMediaType": "application/json", "contentSchema": handler(schema)}
+
+
+def streamed_responses(
+    json_model: type[BaseModel], event: Any, done_marker: bool = False
+) -> dict[int, OpenAPIResponse]:
+    """`responses=` of a route that streams with `stream: true`: its 200 is JSON, or server-sent events.
+
+    json_model: the whole response, as JSON. event: what each event's `data` is a JSON document of (a model, or a
+    union of models); done_marker: the stream ends with `data: [DONE]`, as OpenAI's does.
+    """
+    # Before OpenAPI 3.2, the schema of text/event-stream describes each event. The model only describes the
+    # wire: server_sent_events frames the events.
+    data: Any = Annotated[event, _JsonText()]
+    if done_marker:
+        data = data | Literal["[DONE]"]
+    event_model = create_model(
+        f"{json_model.__name__}Event", __doc__="One server-sent event (`data: ...`).", data=(data, ...)
+    )
+    content: Any = {"application/json": {"model": json_model}, "text/event-stream": {"model": event_model}}
     return {
         200: {
-            "description": "The response; with stream: true, server-sent events whose last is the whole response",
+            "description": "The response as JSON or, with stream: true, as server-sent events",
             "content": content,
         }
     }

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agentfeedback.feedback.models import Outcome
+from agentfeedback.feedback.models import MAX_USER_ID_CHARS, Outcome
 from agentfeedback.feedback.store import FeedbackEntry
 from agentfeedback.review.satisfaction import VoteTally
 from agentfeedback.runs.models import RunVersion
@@ -130,5 +130,5 @@ class FeedbackSummary(BaseModel):
 
 
 class ErasedUser(BaseModel):
-    user_id: str
+    user_id: str = Field(max_length=MAX_USER_ID_CHARS)
     erased: int = Field(description="How many feedback entries were deleted.")

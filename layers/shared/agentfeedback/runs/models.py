@@ -54,6 +54,13 @@ class RunVersion(BaseModel):
     properties: dict[str, Any]
 
 
+class PartialRun(BaseModel):
+    """A streamed run's first event: the output, with none of the fields that tell the SDKs a run is complete."""
+
+    id: str
+    task_output: dict[str, Any]
+
+
 class RunResponse(BaseModel):
     id: str
     task_output: dict[str, Any]
@@ -65,10 +72,24 @@ class RunResponse(BaseModel):
 
 
 class SavedVersionResponse(BaseModel):
+    # Built from the registry's SavedVersion.
+    model_config = ConfigDict(from_attributes=True)
+
     number: int
     id: str
     properties: dict[str, Any]
     created_at: str
+
+
+class VersionList(BaseModel):
+    versions: list[SavedVersionResponse]
+    environments: dict[str, int] = Field(description="The saved version number each bound environment points at.")
+
+
+class EnvironmentBinding(BaseModel):
+    environment: str
+    version: int = Field(description="The saved version number the environment now points at.")
+    version_id: str
 
 
 class BindEnvironmentRequest(BaseModel):
