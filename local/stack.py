@@ -363,7 +363,11 @@ def development_key(stack: LocalStack, directory: Path = LOCAL_DIR) -> str:
     elif store.lookup(key) is None:
         store.import_key(key, os.environ.get("LOCAL_TENANT", "local"), name="development")
     directory.mkdir(parents=True, exist_ok=True)
-    saved.write_text(key + "\n")
+    # The key opens the tenant's data: readable by its owner only, also when an older file was wider.
+    descriptor = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(key + "\n")
     return key
 
 

@@ -44,10 +44,18 @@ def _alive(pid: int) -> bool:
 
 def read_state(path: Path = STATE_FILE) -> dict[str, Any]:
     try:
-        state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        state: Any = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise StackNotRunning(f"the local stack is not running (no {path}): start it with `make local`") from None
-    if not _alive(int(state.get("pid", 0))):
+    except (OSError, ValueError) as exc:
+        # Written atomically by a running stack, so this is damage or another file: say so, not a traceback.
+        raise StackNotRunning(
+            f"{path} is not a local stack's state ({exc}): delete it and start the stack with `make local`"
+        ) from None
+    pid = state.get("pid") if isinstance(state, dict) else None
+    if not isinstance(pid, int) or pid <= 0:  # os.kill(0, 0) would test our own process group
+        raise StackNotRunning(f"{path} is not a local stack's state: delete it and start the stack with `make local`")
+    if not _alive(pid):
         raise StackNotRunning(f"{path} is left from a local stack that has stopped: start it with `make local`")
     return state
 

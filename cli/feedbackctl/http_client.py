@@ -1,4 +1,8 @@
-"""A small client of the feedback API: base URL, API key, and errors that repeat what the server said."""
+"""A small client of the feedback API: base URL, API key, and errors that repeat what the server said.
+
+The base URL is the first of: --api-url, $FEEDBACK_API_URL, the running local stack's (whatever PORT
+`make local` used; see local_stack.py), http://127.0.0.1:3000.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,12 @@ import argparse
 import os
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
+
+from feedbackctl.errors import UserError
+from feedbackctl.local_stack import running_stack_url
 
 DEFAULT_API_URL = "http://127.0.0.1:3000"
 API_URL_ENV = "FEEDBACK_API_URL"
@@ -16,10 +23,21 @@ API_KEY_ENV = "FEEDBACK_API_KEY"
 USER_AGENT = "feedbackctl/0.1"
 # API Gateway gives up after 29 s; wait a little longer so its own timeout message reaches the user.
 TIMEOUT_SECONDS = 35.0
+API_URL_HELP = (
+    "base URL of the API, e.g. the stack's ApiUrl output (default: "
+    f"${API_URL_ENV}, else the running local stack's, else {DEFAULT_API_URL})"
+)
+NO_KEY_HINT = (
+    f"No API key: set {API_KEY_ENV} to an API key of your tenant (for the local stack: "
+    f"`export {API_KEY_ENV}=$(cat .local/dev_api_key)`, the key `make local` printed, "
+    "or a new one from `feedbackctl keys --local create --tenant local`)."
+)
 
 
-class ApiClientError(Exception):
+class ApiClientError(UserError):
     """A request failed; the message is what to tell the user (the server's own message when it sent one)."""
+
+    exit_status = 1
 
     def __init__(self, message: str, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -30,12 +48,25 @@ class ApiClientError(Exception):
 def connection_options() -> argparse.ArgumentParser:
     """A parent parser, so that --api-url may also follow the command: `feedbackctl list --api-url URL ...`."""
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument(
-        "--api-url",
-        default=argparse.SUPPRESS,
-        help=f"base URL of the API, e.g. the stack's ApiUrl output (default: ${API_URL_ENV} or {DEFAULT_API_URL})",
-    )
+    parent.add_argument("--api-url", default=argparse.SUPPRESS, help=API_URL_HELP)
     return parent
+
+
+def api_url(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[str, str]:
+    """(base URL, where it came from), the first of --api-url, $FEEDBACK_API_URL, the local stack's, the default.
+
+    Raises UserError when the URL given is not an http(s) URL.
+    """
+    if getattr(args, "api_url", None):
+        url, source = args.api_url, "--api-url"
+    elif env.get(API_URL_ENV):
+        url, source = env[API_URL_ENV], f"${API_URL_ENV}"
+    else:
+        url, source = running_stack_url() or (DEFAULT_API_URL, "the default")
+    split = urlsplit(url)
+    if split.scheme not in ("http", "https") or not split.hostname:
+        raise UserError(f"{source} {url!r} is not an http(s) URL: give one like {DEFAULT_API_URL}")
+    return url, source
 
 
 def path(*segments: str) -> str:
@@ -50,8 +81,10 @@ class FeedbackApiClient:
         api_key: str | None,
         session: requests.Session | None = None,
         timeout: float = TIMEOUT_SECONDS,
+        url_source: str = "--api-url",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.url_source = url_source
         self._api_key = api_key
         self._session = session or requests.Session()
         self._timeout = timeout
@@ -59,8 +92,8 @@ class FeedbackApiClient:
     @classmethod
     def from_args(cls, args: argparse.Namespace, env: Mapping[str, str] | None = None) -> FeedbackApiClient:
         env = os.environ if env is None else env
-        base_url = getattr(args, "api_url", None) or env.get(API_URL_ENV) or DEFAULT_API_URL
-        return cls(base_url, env.get(API_KEY_ENV) or None)
+        base_url, source = api_url(args, env)
+        return cls(base_url, env.get(API_KEY_ENV) or None, url_source=source)
 
     def get(self, url_path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", url_path, params=params)
@@ -76,10 +109,7 @@ class FeedbackApiClient:
 
     def request(self, method: str, url_path: str, params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
         if not self._api_key:
-            raise ApiClientError(
-                f"No API key: set {API_KEY_ENV} to an API key of your tenant "
-                "(against the local stack: feedbackctl keys create --local --tenant TENANT)."
-            )
+            raise ApiClientError(NO_KEY_HINT)
         url = self.base_url + url_path
         query = {name: _query_value(value) for name, value in (params or {}).items() if value is not None}
         headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json", "User-Agent": USER_AGENT}
@@ -90,7 +120,7 @@ class FeedbackApiClient:
         except requests.ConnectionError as exc:
             raise ApiClientError(
                 f"Cannot reach the API at {self.base_url}: is it running (make local), "
-                f"and are --api-url / {API_URL_ENV} right?"
+                f"and are --api-url / {API_URL_ENV} right? (the URL came from {self.url_source})"
             ) from exc
         except requests.Timeout as exc:
             raise ApiClientError(f"The API at {self.base_url} did not answer within {self._timeout:.0f} s.") from exc

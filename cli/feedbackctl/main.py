@@ -1,4 +1,9 @@
-"""The `feedbackctl` command: an argparse root; each command module adds its subcommands via `register`."""
+"""The `feedbackctl` command: an argparse root; each command module adds its subcommands via `register`.
+
+Errors are told in one line on stderr, never as a traceback: a bad command line by `CliParser.error`
+(exit status 2), anything a command raises as `UserError` by `main` (its exit_status: 2 for the command
+line, a file or the environment, 1 when the API or AWS refused or could not be reached).
+"""
 
 from __future__ import annotations
 
@@ -7,30 +12,50 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from feedbackctl import keys, review, versions
-from feedbackctl.http_client import API_KEY_ENV, API_URL_ENV, DEFAULT_API_URL, ApiClientError
+from feedbackctl.errors import UserError
+from feedbackctl.http_client import API_KEY_ENV, API_URL_ENV, API_URL_HELP, DEFAULT_API_URL
+from feedbackctl.terminal import visible
 
 # Each module exposes register(subparsers); its parsers set `handler`, a function (args) -> exit status.
 COMMAND_MODULES: tuple[ModuleType, ...] = (review, versions, keys)
 
+EPILOG = f"""\
+environment:
+  {API_KEY_ENV}  an API key of your tenant
+  {API_URL_ENV}  the API's base URL
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+the API's base URL is the first of:
+  1. --api-url URL (before or after the command)
+  2. ${API_URL_ENV}
+  3. the running local stack's URL, on whatever PORT `make local` started it: read from
+     .local/stack.json in the current folder or a folder above it, else in feedbackctl's own checkout
+  4. {DEFAULT_API_URL}
+
+exit status: 0 done, 1 the API or AWS refused or could not be reached, 2 a mistake in the command line,
+a file it names or the environment (the one-line message says which), 130 interrupted.
+
+`feedbackctl COMMAND --help` describes each command."""
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse, with a mistake told in one line (and how to get help) rather than usage plus message."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {visible(message)} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> CliParser:
+    parser = CliParser(
         prog="feedbackctl",
         description="Review end-user feedback on your AI agents: list, summarise, export and erase it.",
-        epilog=(
-            f"environment:\n  {API_KEY_ENV}  an API key of your tenant\n"
-            f"  {API_URL_ENV}  the API's base URL (default {DEFAULT_API_URL}, the local stack)\n\n"
-            "`feedbackctl COMMAND --help` describes each command."
-        ),
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--api-url",
-        default=None,
-        help=f"base URL of the API, e.g. the stack's ApiUrl output (default: ${API_URL_ENV} or {DEFAULT_API_URL})",
-    )
+    parser.add_argument("--api-url", default=None, help=API_URL_HELP)
+    # Subparsers are made of the parser's own class, so every command's mistakes are one line too.
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
     for module in COMMAND_MODULES:
         module.register(subparsers)
@@ -41,9 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except ApiClientError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except UserError as exc:
+        print(f"error: {visible(exc)}", file=sys.stderr)
+        return exc.exit_status
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -1,11 +1,15 @@
-"""`feedbackctl list | summary | export | erase-user`: read your tenant's feedback through the review API."""
+"""`feedbackctl list | summary | export | erase-user`: read your tenant's feedback through the review API.
+
+Everything printed for a terminal that the server sent (comments, user ids, agent ids, cursors, errors)
+goes through terminal.visible; JSON output through terminal.json_text; CSV cells through
+spreadsheet.safe_cell.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import csv
-import json
 import os
 import re
 import shutil
@@ -16,7 +20,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from feedbackctl.errors import UserError
 from feedbackctl.http_client import API_KEY_ENV, API_URL_ENV, FeedbackApiClient, connection_options, path
+from feedbackctl.spreadsheet import safe_cell
+from feedbackctl.terminal import json_text, visible
 
 PAGE_SIZE = 100  # the API's maximum
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
@@ -33,12 +40,11 @@ CSV_COLUMNS = (
     "agent_id",
     "revision",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula; end users wrote these comments.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 ENVIRONMENT_HELP = (
     f"environment:\n  {API_KEY_ENV}  an API key of your tenant (required)\n"
-    f"  {API_URL_ENV}  the API's base URL (default http://127.0.0.1:3000, the local stack)"
+    f"  {API_URL_ENV}  the API's base URL (default: the running local stack's, else http://127.0.0.1:3000;\n"
+    "  the order is in `feedbackctl --help`)"
 )
 
 
@@ -118,21 +124,24 @@ def _pages(client: FeedbackApiClient, args: argparse.Namespace) -> Iterator[dict
 
 
 def one_line(text: str | None, width: int) -> str:
-    """A comment on one table line: whitespace collapsed, cut with an ellipsis past `width`."""
-    flat = " ".join((text or "").split())
+    """A comment on one table line: whitespace collapsed, other controls escaped, cut with an ellipsis past `width`."""
+    flat = visible(" ".join((text or "").split()))
     return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
 
 
 def short_time(stamp: str | None) -> str:
     """2026-11-26T17:00:05.123456Z -> 2026-11-26 17:00 (UTC)."""
-    return (stamp or "")[:16].replace("T", " ")
+    return visible((stamp or "")[:16].replace("T", " "))
 
 
 def short_version(version: str) -> str:
+    version = visible(version)
     return version if len(version) <= 10 else version[:8] + "…"
 
 
 def render_table(headers: list[str], rows: list[list[str]], align_right: frozenset[int] = frozenset()) -> str:
+    """Columns padded to their widest cell; every cell is escaped for the terminal before it is measured."""
+    rows = [[visible(cell) for cell in row] for row in rows]
     widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)]
 
     def line(cells: list[str]) -> str:
@@ -144,7 +153,12 @@ def render_table(headers: list[str], rows: list[list[str]], align_right: frozens
 
 def feedback_table(items: list[dict[str, Any]], terminal_width: int) -> str:
     fixed = [
-        [item["outcome"], short_time(item["created_at"]), short_version(item["version"]), item["run_id"]]
+        [
+            visible(item["outcome"]),
+            short_time(item["created_at"]),
+            short_version(item["version"]),
+            visible(item["run_id"]),
+        ]
         for item in items
     ]
     others = max([len("OUTCOME"), *(len(row[0]) for row in fixed)]) + 16 + 10
@@ -189,9 +203,11 @@ FIGURE_RIGHT = frozenset(range(1, 9))
 def summary_text(summary: dict[str, Any]) -> str:
     overall = summary["overall"]
     lines = [
-        f"Agent {summary['agent_id']}"
-        + (f", version {summary['version']}" if summary.get("version") else "")
-        + f": {short_time(summary['since'])} to {short_time(summary['until'])} UTC",
+        visible(
+            f"Agent {summary['agent_id']}"
+            + (f", version {summary['version']}" if summary.get("version") else "")
+            + f": {short_time(summary['since'])} to {short_time(summary['until'])} UTC"
+        ),
         "",
     ]
     if overall["total"]:
@@ -263,14 +279,14 @@ def list_command(args: argparse.Namespace) -> int:
         if not next_cursor or len(items) >= args.limit:
             break
     if args.json:
-        print(json.dumps({"items": items, "next_cursor": next_cursor}, indent=2, ensure_ascii=False))
+        print(json_text({"items": items, "next_cursor": next_cursor}, indent=2))
         return 0
     if not items:
         print("No feedback matches.")
     else:
         print(feedback_table(items, shutil.get_terminal_size((120, 24)).columns))
     if next_cursor:
-        print(f"\nMore feedback: add --cursor {next_cursor}", file=sys.stderr)
+        print(visible(f"\nMore feedback: add --cursor {next_cursor}"), file=sys.stderr)
     return 0
 
 
@@ -278,39 +294,56 @@ def summary_command(args: argparse.Namespace) -> int:
     client = FeedbackApiClient.from_args(args)
     params = {"since": args.since, "until": args.until, "version": args.version}
     summary = client.get(_feedback_path(args, "summary"), params)
-    print(json.dumps(summary, indent=2, ensure_ascii=False) if args.json else summary_text(summary))
+    print(json_text(summary, indent=2) if args.json else summary_text(summary))
     return 0
 
 
-def _csv_safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+def csv_row(item: dict[str, Any], on_terminal: bool = False) -> list[Any]:
+    """The CSV cells of one entry, in CSV_COLUMNS order: text made spreadsheet-safe, and visible on a terminal."""
+    cells: list[Any] = []
+    for column in CSV_COLUMNS:
+        value = item.get(column)
+        if isinstance(value, str):
+            value = safe_cell(value)
+            value = visible(value) if on_terminal else value
+        cells.append(value)
+    return cells
 
 
 def _write_items(out: TextIO, export_format: str, items: list[dict[str, Any]], writer: Any) -> None:
     if export_format == "jsonl":
         for item in items:
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+            # The exact values, as JSON; json_text also keeps the line harmless if it lands on a terminal.
+            out.write(json_text(item) + "\n")
     else:
+        on_terminal = out.isatty()
         for item in items:
-            writer.writerow([_csv_safe(item.get(column)) for column in CSV_COLUMNS])
+            writer.writerow(csv_row(item, on_terminal))
+
+
+def _open_partial(target: Path) -> tuple[TextIO, Path]:
+    """A new file next to `target`, renamed onto it at the end, so a failed export never leaves half a file."""
+    if not target.parent.is_dir():
+        raise UserError(f"--output {target}: {target.parent} is not a folder; create it or choose another --output")
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    except OSError as exc:
+        raise UserError(f"--output {target}: cannot write in {target.parent} ({exc.strerror or exc})") from None
+    # backslashreplace: a lone surrogate (possible in JSON, impossible in UTF-8) is written as \udXXX text.
+    return os.fdopen(handle, "w", encoding="utf-8", newline="", errors="backslashreplace"), Path(name)
 
 
 def export_command(args: argparse.Namespace) -> int:
     client = FeedbackApiClient.from_args(args)
     to_stdout = args.output == "-"
     target = Path(args.output)
-    if not to_stdout and not target.parent.is_dir():
-        raise SystemExit(f"error: {target.parent} is not a folder; create it or choose another --output")
-    # Written next to the target and renamed at the end: a failed export never leaves a partial file behind.
     if to_stdout:
         out: TextIO = sys.stdout
         temporary = None
     else:
-        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent or ".")
-        out = os.fdopen(handle, "w", encoding="utf-8", newline="")
-        temporary = Path(name)
+        if target.is_dir():
+            raise UserError(f"--output {target} is a folder; name a file in it")
+        out, temporary = _open_partial(target)
     progress = Progress(sys.stderr, "Exporting")
     writer = csv.writer(out) if args.format == "csv" else None
     try:
@@ -322,10 +355,14 @@ def export_command(args: argparse.Namespace) -> int:
         if temporary is not None:
             out.close()
             os.replace(temporary, target)
+    except OSError as exc:  # a full disk, a closed pipe: the user's world, not a bug
+        _discard(out, temporary)
+        progress.finish(f"Export stopped after {progress.items:,} items; nothing was written to {args.output}.")
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise UserError(f"--output {args.output}: writing failed ({exc.strerror or exc})") from None
     except BaseException:
-        if temporary is not None:
-            out.close()
-            temporary.unlink(missing_ok=True)
+        _discard(out, temporary)
         progress.finish(f"Export stopped after {progress.items:,} items; nothing was written to {args.output}.")
         raise
     destination = "standard output" if to_stdout else str(target)
@@ -334,17 +371,25 @@ def export_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _discard(out: TextIO, temporary: Path | None) -> None:
+    if temporary is not None:
+        out.close()
+        temporary.unlink(missing_ok=True)
+
+
 def erase_user_command(args: argparse.Namespace) -> int:
     where = "your tenant" if args.tenant == "_" else f"tenant {args.tenant}"
     if not args.yes:
         if not sys.stdin.isatty():
-            print(
-                f"error: this permanently deletes every feedback entry of end user {args.user_id!r} in {where}; "
-                "re-run with --yes to confirm.",
-                file=sys.stderr,
+            raise UserError(
+                f"this permanently deletes every feedback entry of end user {args.user_id!r} in {where}; "
+                "re-run with --yes to confirm."
             )
-            return 2
-        answer = input(f"Permanently delete every feedback entry of end user {args.user_id!r} in {where}? [y/N] ")
+        question = f"Permanently delete every feedback entry of end user {args.user_id!r} in {where}? [y/N] "
+        try:
+            answer = input(visible(question))
+        except EOFError:  # Ctrl-D: no answer is no
+            answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing erased.", file=sys.stderr)
             return 1
@@ -352,7 +397,7 @@ def erase_user_command(args: argparse.Namespace) -> int:
     result = client.delete(path("v1", args.tenant, "feedback", "users", args.user_id))
     erased = result["erased"]
     entries = "entry" if erased == 1 else "entries"
-    print(f"Erased {erased} feedback {entries} of end user {result['user_id']!r} in {where}.")
+    print(visible(f"Erased {erased} feedback {entries} of end user {result['user_id']!r} in {where}."))
     return 0
 
 
@@ -395,7 +440,10 @@ def register(subparsers: Any) -> None:
         help="write every matching entry to a JSON Lines or CSV file",
         description=(
             "Write every matching feedback entry, newest first, to a file (all pages; progress on stderr).\n"
-            "In CSV, a cell starting with = + - @ gets a leading ' so spreadsheets do not run it as a formula."
+            "CSV is safe to open in a spreadsheet, whatever its separator: where a cell could begin with\n"
+            "= + - @ (after spaces or quotes, also after a , ; tab or line break inside the text), or with a\n"
+            "tab or carriage return, a ' is inserted so the spreadsheet shows text instead of running a\n"
+            "formula. JSON Lines keeps every value exactly as stored."
         ),
         **common,
     )

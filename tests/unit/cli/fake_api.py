@@ -1,0 +1,109 @@
+"""A fake API for the CLI tests, over real HTTP to the real review function.
+
+A tiny gateway on 127.0.0.1 plays API Gateway: it checks the Bearer key like the authorizer, builds the
+REST proxy event from events/review/, and calls the review function's lambda_handler (DynamoDB is moto).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from feedbackctl.main import main
+
+from agentfeedback.tokens import TokenClaims
+from local.template import api_routes, load_template
+from tests.helpers import FakeContext, load_event, load_handler
+
+ROOT = Path(__file__).resolve().parents[3]
+KEY = "afk_test_key_of_acme"
+AGENT = "support-bot"
+DAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def _review_routes() -> list[tuple[str, re.Pattern[str], str, str]]:
+    files = {}
+    for event_file in (ROOT / "events/review").glob("*.json"):
+        event = json.loads(event_file.read_text())
+        files.setdefault((event["httpMethod"], event["resource"]), f"review/{event_file.name}")
+    routes = []
+    for route in api_routes(load_template()):
+        if route.function_id == "ReviewFunction":
+            pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path)
+            routes.append((route.method, re.compile(f"^{pattern}$"), route.path, files[(route.method, route.path)]))
+    return routes
+
+
+class FakeGateway(BaseHTTPRequestHandler):
+    server: GatewayServer
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _send(self, status: int, body: str, headers: dict[str, str] | None = None) -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _serve(self) -> None:
+        split = urlsplit(self.path)
+        query = {name: values[-1] for name, values in parse_qs(split.query).items()}
+        self.server.requests.append((self.command, split.path, query))
+        if self.server.fail_on == len(self.server.requests):
+            error = {"status_code": 503, "code": "service_unavailable", "message": "Storage is busy; retry shortly."}
+            return self._send(503, json.dumps({"error": error}))
+        scheme, _, key = (self.headers.get("Authorization") or "").partition(" ")
+        tenant = self.server.keys.get(key) if scheme == "Bearer" else None
+        if tenant is None:
+            error = {"status_code": 401, "code": "unauthorized", "message": "Missing or invalid API key."}
+            return self._send(401, json.dumps({"error": error}))
+        for method, pattern, resource, event_file in self.server.routes:
+            found = pattern.match(split.path)
+            if found and method == self.command:
+                event = load_event(event_file, query=query or None, tenant=tenant)
+                if not query:
+                    event["queryStringParameters"] = event["multiValueQueryStringParameters"] = None
+                event["path"], event["resource"] = split.path, resource
+                event["pathParameters"] = {name: unquote(value) for name, value in found.groupdict().items()}
+                response = load_handler("review").lambda_handler(event, FakeContext())
+                return self._send(response["statusCode"], response["body"], response.get("headers"))
+        return self._send(404, json.dumps({"error": {"status_code": 404, "code": "not_found", "message": "No route."}}))
+
+
+class GatewayServer(ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), FakeGateway)
+        self.routes = _review_routes()
+        self.keys = {KEY: "acme", "afk_test_key_of_globex": "globex"}
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.fail_on: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+def vote(store, run_id, user_id, outcome, at, comment=None, version="v1", agent=AGENT, tenant="acme"):
+    claims = TokenClaims(tenant=tenant, agent_id=agent, run_id=run_id, version_id=version)
+    return store.save(claims, user_id, outcome, comment, now=at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out = capsys.readouterr()
+    return status, out.out, out.err
