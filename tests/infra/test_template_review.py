@@ -283,8 +283,8 @@ def test_review_function_has_least_privilege():
 def test_every_index_the_review_code_queries_is_declared_and_none_scans():
     source = (ROOT / "layers/shared/agentfeedback/review/store.py").read_text()
     assert ".scan(" not in source
-    used = set(re.findall(r'"TableName": self\._(\w+)_table,\s+"IndexName": "(\w+)"', source))
-    used |= set(re.findall(r"TableName=self\._(\w+)_table,\s+IndexName=\"(\w+)\"", source))
+    # Every query goes through a core.storage.Table: self._<table>_table.query(Query(<key condition>, index="...")).
+    used = set(re.findall(r'self\._(\w+)_table\.query(?:_all)?\(\s*Query\(\s*[^()]*?index="(\w+)"', source))
     tables = table_definitions(TEMPLATE)
     declared = {
         (logical_id.removesuffix("Table").lower(), index["IndexName"])

@@ -14,6 +14,7 @@ from agentfeedback.core.errors import UserLimitReached
 from agentfeedback.feedback.store import FeedbackStore, feedback_id
 from agentfeedback.review import store as review_store
 from agentfeedback.review.cursor import encode_cursor
+from agentfeedback.review.store import FeedbackPosition
 from agentfeedback.runs.store import RunRecord, RunStore
 from agentfeedback.tokens import TokenClaims
 from tests.helpers import load_event
@@ -279,12 +280,12 @@ def test_tampered_cursor_is_400(aws, invoke, cursor):
 
 
 def test_cursor_of_another_agent_or_tenant_or_window_is_400(aws, invoke, store):
-    position = {"pk": {"S": "run-1#u1"}, "created_at": {"S": "2026-11-02T09:00:00.000000Z"}}
-    other_agent = encode_cursor({**position, "tenant_agent": {"S": "acme#billing-bot"}})
-    other_tenant = encode_cursor({**position, "tenant_agent": {"S": f"globex#{AGENT}"}})
+    position = {"pk": "run-1#u1", "created_at": "2026-11-02T09:00:00.000000Z"}
+    other_agent = encode_cursor(FeedbackPosition(**position, tenant_agent="acme#billing-bot"))
+    other_tenant = encode_cursor(FeedbackPosition(**position, tenant_agent=f"globex#{AGENT}"))
     assert_error(call(invoke, "list_feedback", query={"cursor": other_agent}), 400, "invalid_cursor", "another agent")
     assert_error(call(invoke, "list_feedback", query={"cursor": other_tenant}), 400, "invalid_cursor", "tenant")
-    own = encode_cursor({**position, "tenant_agent": {"S": f"acme#{AGENT}"}})
+    own = encode_cursor(FeedbackPosition(**position, tenant_agent=f"acme#{AGENT}"))
     assert call(invoke, "list_feedback", query={"cursor": own})[0] == 200
     outside = {"cursor": own, "since": "2026-11-10"}
     assert_error(call(invoke, "list_feedback", query=outside), 400, "invalid_cursor", "window")

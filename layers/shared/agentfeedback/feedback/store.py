@@ -6,10 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from agentfeedback.core.errors import Conflict, DomainError, ServiceUnavailable, UserLimitReached
-from agentfeedback.core.storage import error_code, storage_errors, utc_now
+from agentfeedback.core.storage import Table, utc_now
 from agentfeedback.tokens import TokenClaims
 
 if TYPE_CHECKING:
@@ -44,21 +42,20 @@ class FeedbackEntry:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> FeedbackEntry:
-        def text(name: str) -> str | None:
-            return item[name]["S"] if name in item else None
-
+        """From a stored item (plain values, as `core.storage.Table` returns them)."""
         return cls(
-            id=item["feedback_id"]["S"],
-            tenant=item["tenant"]["S"],
-            agent_id=item["agent_id"]["S"],
-            run_id=item["run_id"]["S"],
-            version_id=item["version_id"]["S"],
-            user_id=text("user_id") or None,
-            outcome=item["outcome"]["S"],
-            comment=text("comment"),
-            created_at=item["created_at"]["S"],
-            updated_at=item["updated_at"]["S"],
-            revision=int(item["revision"]["N"]),
+            id=str(item["feedback_id"]),
+            tenant=str(item["tenant"]),
+            agent_id=str(item["agent_id"]),
+            run_id=str(item["run_id"]),
+            version_id=str(item["version_id"]),
+            # Anonymous entries store an empty user_id (it is part of the key).
+            user_id=item.get("user_id") or None,
+            outcome=str(item["outcome"]),
+            comment=item.get("comment"),
+            created_at=str(item["created_at"]),
+            updated_at=str(item["updated_at"]),
+            revision=int(item["revision"]),
         )
 
 
@@ -73,22 +70,12 @@ def _foreign_run(run_id: str) -> DomainError:
 
 @dataclass(frozen=True)
 class _FeedbackWrite:
-    """The UpdateItem that writes one (run, user) entry."""
+    """The UpdateItem that writes one (run, user) entry, under a condition each attempt chooses."""
 
-    key: dict[str, Any]
+    key: dict[str, str]
     expression: str
     names: dict[str, str]
     values: dict[str, Any]
-
-    def update(self, table: str, condition: str) -> dict[str, Any]:
-        return {
-            "TableName": table,
-            "Key": self.key,
-            "UpdateExpression": self.expression,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": self.names,
-            "ExpressionAttributeValues": self.values,
-        }
 
 
 def _feedback_write(
@@ -116,15 +103,15 @@ def _feedback_write(
         assigned["tenant_user"] = f"{claims.tenant}#{user_id}"
     # Every name goes through a placeholder: several of ours (comment, user, ...) are reserved words.
     names = {f"#{name}": name for name in [*assigned, *removed, "created_at", "revision"]}
-    values: dict[str, Any] = {f":{name}": {"S": value} for name, value in assigned.items()}
-    values[":one"] = {"N": "1"}
+    values: dict[str, Any] = {f":{name}": value for name, value in assigned.items()}
+    values[":one"] = 1
     sets = [f"#{name} = :{name}" for name in assigned]
     # created_at is written once; later posts keep it, so the review index order is stable.
     sets.append("#created_at = if_not_exists(#created_at, :updated_at)")
     expression = "SET " + ", ".join(sets) + " ADD #revision :one"
     if removed:
         expression += " REMOVE " + ", ".join(f"#{name}" for name in removed)
-    key = {"pk": {"S": feedback_key(claims.run_id, user_id)}}
+    key = {"pk": feedback_key(claims.run_id, user_id)}
     return _FeedbackWrite(key=key, expression=expression, names=names, values=values)
 
 
@@ -138,8 +125,7 @@ class FeedbackStore:
     """
 
     def __init__(self, client: DynamoDBClient, table_name: str, max_users_per_run: int = 0) -> None:
-        self._client = client
-        self._table = table_name
+        self._table = Table(client, table_name)
         self._max_users = max_users_per_run
 
     def save(
@@ -180,42 +166,27 @@ class FeedbackStore:
 
     def _write(self, write: _FeedbackWrite, condition: str) -> FeedbackEntry | None:
         """The UpdateItem; None when its condition does not hold."""
-        try:
-            with storage_errors():
-                response = self._client.update_item(**write.update(self._table, condition), ReturnValues="ALL_NEW")
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return FeedbackEntry.from_item(response["Attributes"])
+        item = self._table.update(
+            write.key,
+            write.expression,
+            condition=condition,
+            names=write.names,
+            values=write.values,
+            returns="ALL_NEW",
+        )
+        return None if item is None else FeedbackEntry.from_item(item)
 
     def _count_user(self, run_id: str, delta: int) -> bool:
         """Move the run's user counter by delta; False when raising it would pass the cap."""
-        update: dict[str, Any] = {
-            "TableName": self._table,
-            # No '#': a run id never holds one, so this key cannot collide with a (run, user) entry.
-            "Key": {"pk": {"S": run_id}},
-            "UpdateExpression": "ADD user_count :delta",
-            "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
-        }
+        values: dict[str, Any] = {":delta": delta}
+        condition = None
         if delta > 0:
-            update["ConditionExpression"] = "attribute_not_exists(user_count) OR user_count < :cap"
-            update["ExpressionAttributeValues"][":cap"] = {"N": str(self._max_users)}
-        try:
-            with storage_errors():
-                self._client.update_item(**update)
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            condition = "attribute_not_exists(user_count) OR user_count < :cap"
+            values[":cap"] = self._max_users
+        # No '#': a run id never holds one, so this key cannot collide with a (run, user) entry.
+        counted = self._table.update({"pk": run_id}, "ADD user_count :delta", condition=condition, values=values)
+        return counted is not None
 
     def get(self, run_id: str, user_id: str | None) -> FeedbackEntry | None:
-        with storage_errors():
-            response = self._client.get_item(
-                TableName=self._table,
-                Key={"pk": {"S": feedback_key(run_id, user_id)}},
-                ConsistentRead=True,
-            )
-        item = response.get("Item")
+        item = self._table.get({"pk": feedback_key(run_id, user_id)}, consistent=True)
         return FeedbackEntry.from_item(item) if item else None

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agentfeedback.core.storage import utc_now
+from agentfeedback.core.storage import Query, Table, utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,19 +41,30 @@ class ApiKeyRecord:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ApiKeyRecord:
+        """From a stored item (plain values)."""
         return cls(
-            key_id=item["key_id"]["S"],
-            tenant=item["tenant"]["S"],
-            name=item.get("name", {}).get("S", ""),
-            created_at=item["created_at"]["S"],
-            revoked_at=item.get("revoked_at", {}).get("S"),
+            key_id=str(item["key_id"]),
+            tenant=str(item["tenant"]),
+            name=str(item.get("name", "")),
+            created_at=str(item["created_at"]),
+            revoked_at=item.get("revoked_at"),
         )
+
+    def to_item(self, key_hash: str) -> dict[str, Any]:
+        """The stored item, keyed by the hash of the secret key (a revoked key keeps its revoked_at)."""
+        return {
+            "key_hash": key_hash,
+            "key_id": self.key_id,
+            "tenant": self.tenant,
+            "name": self.name,
+            "created_at": self.created_at,
+            "revoked_at": self.revoked_at,
+        }
 
 
 class ApiKeyStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
+        self._table = Table(client, table_name)
 
     def create(self, tenant: str, name: str = "") -> tuple[str, ApiKeyRecord]:
         """Returns the secret key (shown once) and its record."""
@@ -67,30 +78,15 @@ class ApiKeyStore:
         if len(key) < 20:
             raise ValueError("an API key must be at least 20 characters long")
         record = ApiKeyRecord(key_id=key[:12], tenant=tenant, name=name, created_at=utc_now(), revoked_at=None)
-        self._client.put_item(
-            TableName=self._table,
-            Item={
-                "key_hash": {"S": hash_key(key)},
-                "key_id": {"S": record.key_id},
-                "tenant": {"S": tenant},
-                "name": {"S": name},
-                "created_at": {"S": record.created_at},
-            },
-        )
+        self._table.put(record.to_item(hash_key(key)))
         return record
 
     def lookup(self, key: str) -> ApiKeyRecord | None:
-        item = self._client.get_item(TableName=self._table, Key={"key_hash": {"S": hash_key(key)}}).get("Item")
+        item = self._table.get({"key_hash": hash_key(key)})
         return ApiKeyRecord.from_item(item) if item else None
 
     def _tenant_items(self, tenant: str) -> list[dict[str, Any]]:
-        pages = self._client.get_paginator("query").paginate(
-            TableName=self._table,
-            IndexName="by_tenant",
-            KeyConditionExpression="tenant = :tenant",
-            ExpressionAttributeValues={":tenant": {"S": tenant}},
-        )
-        return [item for page in pages for item in page["Items"]]
+        return list(self._table.query_all(Query("tenant = :tenant", index="by_tenant", values={":tenant": tenant})))
 
     def list(self, tenant: str) -> list[ApiKeyRecord]:
         return [ApiKeyRecord.from_item(item) for item in self._tenant_items(tenant)]
@@ -99,12 +95,7 @@ class ApiKeyStore:
         """Revoke the tenant's active keys whose public id is key_id; returns how many."""
         revoked = 0
         for item in self._tenant_items(tenant):
-            if item["key_id"]["S"] == key_id and "revoked_at" not in item:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key={"key_hash": item["key_hash"]},
-                    UpdateExpression="SET revoked_at = :now",
-                    ExpressionAttributeValues={":now": {"S": utc_now()}},
-                )
+            if item["key_id"] == key_id and "revoked_at" not in item:
+                self._table.update({"key_hash": item["key_hash"]}, "SET revoked_at = :now", values={":now": utc_now()})
                 revoked += 1
         return revoked

@@ -11,9 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from agentfeedback.core.storage import error_code, storage_errors
+from agentfeedback.core.storage import Query, Table
 from agentfeedback.feedback.store import FeedbackEntry
 
 if TYPE_CHECKING:
@@ -61,9 +59,27 @@ class RunStamp:
     version_id: str | None
 
 
+@dataclass(frozen=True)
+class FeedbackPosition:
+    """A place in FeedbackTable.by_agent_time: the table key and the index keys of one entry."""
+
+    pk: str
+    tenant_agent: str
+    created_at: str
+
+    @classmethod
+    def of(cls, item: dict[str, Any]) -> FeedbackPosition:
+        """The position of an entry, or the one a query's LastEvaluatedKey names (plain values)."""
+        return cls(pk=str(item["pk"]), tenant_agent=str(item["tenant_agent"]), created_at=str(item["created_at"]))
+
+    def key(self) -> dict[str, str]:
+        """As an ExclusiveStartKey: the query resumes right after this entry."""
+        return {"pk": self.pk, "tenant_agent": self.tenant_agent, "created_at": self.created_at}
+
+
 def _key_condition(partition: str, value: str, times: TimeRange) -> tuple[str, dict[str, str], dict[str, Any]]:
     names = {"#p": partition}
-    values: dict[str, Any] = {":p": {"S": value}}
+    values: dict[str, Any] = {":p": value}
     condition = "#p = :p"
     if times.lowest is not None or times.highest is not None:
         names["#t"] = "created_at"
@@ -74,34 +90,16 @@ def _key_condition(partition: str, value: str, times: TimeRange) -> tuple[str, d
     elif times.highest is not None:
         condition += " AND #t <= :highest"
     if times.lowest is not None:
-        values[":lowest"] = {"S": times.lowest}
+        values[":lowest"] = times.lowest
     if times.highest is not None:
-        values[":highest"] = {"S": times.highest}
+        values[":highest"] = times.highest
     return condition, names, values
-
-
-def _index_position(item: dict[str, Any]) -> dict[str, Any]:
-    """The ExclusiveStartKey that resumes right after this item in by_agent_time."""
-    return {name: item[name] for name in ("pk", "tenant_agent", "created_at")}
 
 
 class ReviewStore:
     def __init__(self, client: DynamoDBClient, feedback_table: str, runs_table: str) -> None:
-        self._client = client
-        self._feedback_table = feedback_table
-        self._runs_table = runs_table
-
-    def _query(self, **kwargs: Any) -> dict[str, Any]:
-        with storage_errors():
-            return dict(self._client.query(**kwargs))
-
-    def _all_items(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        while True:
-            response = self._query(**kwargs)
-            yield from response["Items"]
-            if "LastEvaluatedKey" not in response:
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        self._feedback_table = Table(client, feedback_table)
+        self._runs_table = Table(client, runs_table)
 
     def feedback_page(
         self,
@@ -110,8 +108,8 @@ class ReviewStore:
         filters: FeedbackFilter,
         times: TimeRange,
         limit: int,
-        start: dict[str, Any] | None = None,
-    ) -> tuple[list[FeedbackEntry], dict[str, Any] | None]:
+        start: FeedbackPosition | None = None,
+    ) -> tuple[list[FeedbackEntry], FeedbackPosition | None]:
         """Up to `limit` entries, newest first, and the position after the last one (None: nothing left).
 
         New feedback gets a later created_at than anything already listed, and a changed vote keeps its
@@ -126,53 +124,51 @@ class ReviewStore:
         ):
             if value is not None:
                 names[f"#{attribute}"] = attribute
-                values[f":{attribute}"] = {"S": value}
+                values[f":{attribute}"] = value
                 checks.append(f"#{attribute} = :{attribute}")
         if filters.has_comment is not None:
             names["#comment"] = "comment"
             checks.append("attribute_exists(#comment)" if filters.has_comment else "attribute_not_exists(#comment)")
-        request: dict[str, Any] = {
-            "TableName": self._feedback_table,
-            "IndexName": "by_agent_time",
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-        }
-        if checks:
-            request["FilterExpression"] = " AND ".join(checks)
         # One entry more than asked tells whether another page exists, so the last page has no cursor.
         wanted = limit + 1
         collected: list[dict[str, Any]] = []
-        position = start
+        position = start.key() if start is not None else None
         for _ in range(_MAX_ROUND_TRIPS):
-            request["Limit"] = _FILTERED_READ_LIMIT if checks else wanted - len(collected)
-            if position is not None:
-                request["ExclusiveStartKey"] = position
-            response = self._query(**request)
-            collected.extend(response["Items"])
-            position = response.get("LastEvaluatedKey")
+            page = self._feedback_table.query(
+                Query(
+                    condition,
+                    index="by_agent_time",
+                    names=names,
+                    values=values,
+                    filter=" AND ".join(checks) or None,
+                    newest_first=True,
+                ),
+                limit=_FILTERED_READ_LIMIT if checks else wanted - len(collected),
+                start=position,
+            )
+            collected.extend(page.items)
+            position = page.last_key
             if len(collected) >= wanted or position is None:
                 break
         if len(collected) > limit:
-            page = collected[:limit]
-            return [FeedbackEntry.from_item(item) for item in page], _index_position(page[-1])
+            shown = collected[:limit]
+            return [FeedbackEntry.from_item(item) for item in shown], FeedbackPosition.of(shown[-1])
         # Either the index is exhausted (position None) or the read budget ran out mid-way.
-        return [FeedbackEntry.from_item(item) for item in collected], position
+        entries = [FeedbackEntry.from_item(item) for item in collected]
+        return entries, FeedbackPosition.of(position) if position is not None else None
 
     def run_feedback(self, tenant: str, agent_id: str, run_id: str) -> list[FeedbackEntry]:
         """Every entry of one run, newest first (one per user, plus the anonymous slot)."""
         condition, names, values = _key_condition("tenant_run", f"{tenant}#{run_id}", TimeRange())
-        names["#agent_id"] = "agent_id"
-        values[":agent_id"] = {"S": agent_id}
-        items = self._all_items(
-            TableName=self._feedback_table,
-            IndexName="by_run",
-            KeyConditionExpression=condition,
-            FilterExpression="#agent_id = :agent_id",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ScanIndexForward=False,
+        items = self._feedback_table.query_all(
+            Query(
+                condition,
+                index="by_run",
+                names={**names, "#agent_id": "agent_id"},
+                values={**values, ":agent_id": agent_id},
+                filter="#agent_id = :agent_id",
+                newest_first=True,
+            )
         )
         return [FeedbackEntry.from_item(item) for item in items]
 
@@ -180,82 +176,61 @@ class ReviewStore:
         """The current votes on an agent created in a time range: only what the summary counts is read."""
         condition, names, values = _key_condition("tenant_agent", f"{tenant}#{agent_id}", times)
         names.update({"#run_id": "run_id", "#version_id": "version_id", "#outcome": "outcome", "#t": "created_at"})
-        request: dict[str, Any] = {
-            "TableName": self._feedback_table,
-            "IndexName": "by_agent_time",
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ProjectionExpression": "#run_id, #version_id, #outcome, #t",
-        }
         if version is not None:
-            values[":version"] = {"S": version}
-            request["FilterExpression"] = "#version_id = :version"
-        for item in self._all_items(**request):
+            values[":version"] = version
+        items = self._feedback_table.query_all(
+            Query(
+                condition,
+                index="by_agent_time",
+                names=names,
+                values=values,
+                filter="#version_id = :version" if version is not None else None,
+                projection="#run_id, #version_id, #outcome, #t",
+            )
+        )
+        for item in items:
             yield Vote(
-                run_id=item["run_id"]["S"],
-                version_id=item["version_id"]["S"],
-                outcome=item["outcome"]["S"],
-                created_at=item["created_at"]["S"],
+                run_id=str(item["run_id"]),
+                version_id=str(item["version_id"]),
+                outcome=str(item["outcome"]),
+                created_at=str(item["created_at"]),
             )
 
     def runs(self, tenant: str, agent_id: str, times: TimeRange) -> Iterator[RunStamp]:
         """The agent's runs created in a time range, from the runs index (keys and version_id: cheap to read)."""
         condition, names, values = _key_condition("tenant_agent", f"{tenant}#{agent_id}", times)
-        for item in self._all_items(
-            TableName=self._runs_table,
-            IndexName="by_agent_time",
-            KeyConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        ):
-            version = item.get("version_id", {}).get("S")
-            yield RunStamp(run_id=item["run_id"]["S"], created_at=item["created_at"]["S"], version_id=version)
+        items = self._runs_table.query_all(Query(condition, index="by_agent_time", names=names, values=values))
+        for item in items:
+            yield RunStamp(
+                run_id=str(item["run_id"]), created_at=str(item["created_at"]), version_id=item.get("version_id")
+            )
 
     def user_entry_keys(self, tenant: str, user_id: str) -> list[str]:
         """Table keys of one end user's entries in a tenant (the by_user index is sparse: no anonymous ones)."""
         condition, names, values = _key_condition("tenant_user", f"{tenant}#{user_id}", TimeRange())
-        names["#pk"] = "pk"
-        items = self._all_items(
-            TableName=self._feedback_table,
-            IndexName="by_user",
-            KeyConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ProjectionExpression="#pk",
+        items = self._feedback_table.query_all(
+            Query(condition, index="by_user", names={**names, "#pk": "pk"}, values=values, projection="#pk")
         )
-        return [item["pk"]["S"] for item in items]
+        return [str(item["pk"]) for item in items]
 
     def delete_user_entry(self, key: str, tenant: str, user_id: str) -> bool:
         """Delete one entry if it still belongs to that tenant's user; False if it was already gone."""
-        try:
-            with storage_errors():
-                self._client.delete_item(
-                    TableName=self._feedback_table,
-                    Key={"pk": {"S": key}},
-                    ConditionExpression="#tenant_user = :tenant_user",
-                    ExpressionAttributeNames={"#tenant_user": "tenant_user"},
-                    ExpressionAttributeValues={":tenant_user": {"S": f"{tenant}#{user_id}"}},
-                )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        self._release_user_slot(run_id=key.split("#", 1)[0])
-        return True
+        deleted = self._feedback_table.delete(
+            {"pk": key},
+            condition="#tenant_user = :tenant_user",
+            names={"#tenant_user": "tenant_user"},
+            values={":tenant_user": f"{tenant}#{user_id}"},
+        )
+        if deleted:
+            self._release_user_slot(run_id=key.split("#", 1)[0])
+        return deleted
 
     def _release_user_slot(self, run_id: str) -> None:
         """Give the erased user's place back to the run's user cap (see FeedbackStore)."""
-        try:
-            with storage_errors():
-                self._client.update_item(
-                    TableName=self._feedback_table,
-                    Key={"pk": {"S": run_id}},
-                    UpdateExpression="ADD user_count :minus_one",
-                    ConditionExpression="user_count > :zero",
-                    ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
-                )
-        except ClientError as exc:
-            # No counter (the cap is off) or already at zero: nothing to give back.
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
+        # No counter (the cap is off) or already at zero: the condition fails and nothing is given back.
+        self._feedback_table.update(
+            {"pk": run_id},
+            "ADD user_count :minus_one",
+            condition="user_count > :zero",
+            values={":minus_one": -1, ":zero": 0},
+        )

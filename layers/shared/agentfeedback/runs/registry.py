@@ -12,11 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from agentfeedback.core.errors import NotFound, ValidationFailed
+from agentfeedback.core.errors import NotFound, ServiceUnavailable, ValidationFailed
 from agentfeedback.core.ids import validate_agent_id
-from agentfeedback.core.storage import error_code, utc_now
+from agentfeedback.core.storage import Put, Query, Table, utc_now
 from agentfeedback.runs.schemas import check_schema
 
 if TYPE_CHECKING:
@@ -49,12 +47,33 @@ def slugify(value: str) -> str:
     return slug[:64] or "default"
 
 
+def _number_in(sort_key: str) -> int:
+    """The number in a sort key such as 'schema#3' or 'version#12'."""
+    return int(sort_key.split("#", 1)[1])
+
+
 @dataclass(frozen=True)
 class AgentSchema:
     agent_id: str
     schema_id: int
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> AgentSchema:
+        """From a stored schema item (pk tenant#agent, sk schema#N); the schemas are kept as JSON text."""
+        return cls(
+            # A tenant never holds '#', so everything after the first one is the agent id.
+            agent_id=str(item["pk"]).split("#", 1)[1],
+            schema_id=_number_in(item["sk"]),
+            input_schema=json.loads(item["input_schema"]),
+            output_schema=json.loads(item["output_schema"]),
+        )
+
+
+def _schema_body(input_schema: dict[str, Any], output_schema: dict[str, Any]) -> dict[str, Any]:
+    """The attributes of a schema item besides its key."""
+    return {"input_schema": canonical_json(input_schema), "output_schema": canonical_json(output_schema)}
 
 
 @dataclass(frozen=True)
@@ -64,30 +83,48 @@ class SavedVersion:
     properties: dict[str, Any]
     created_at: str
 
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> SavedVersion:
+        """From a stored version item (sk version#N); the properties are kept as JSON text."""
+        return cls(
+            number=_number_in(item["sk"]),
+            id=str(item["version_id"]),
+            properties=json.loads(item["properties"]),
+            created_at=str(item["created_at"]),
+        )
+
+
+def _version_body(properties: dict[str, Any], created_at: str) -> dict[str, Any]:
+    """The attributes of a version item besides its key (its number is allocated when it is stored)."""
+    return {"properties": canonical_json(properties), "version_id": version_id(properties), "created_at": created_at}
+
 
 class AgentRegistry:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
+        self._table = Table(client, table_name)
 
-    def _key(self, tenant: str, agent_id: str, sk: str) -> dict[str, Any]:
-        return {"pk": {"S": f"{tenant}#{agent_id}"}, "sk": {"S": sk}}
+    def _key(self, tenant: str, agent_id: str, sk: str) -> dict[str, str]:
+        return {"pk": f"{tenant}#{agent_id}", "sk": sk}
 
     def _get(self, tenant: str, agent_id: str, sk: str) -> dict[str, Any] | None:
-        return self._client.get_item(
-            TableName=self._table, Key=self._key(tenant, agent_id, sk), ConsistentRead=True
-        ).get("Item")
+        return self._table.get(self._key(tenant, agent_id, sk), consistent=True)
+
+    def _items(self, tenant: str, agent_id: str, prefix: str) -> list[dict[str, Any]]:
+        """Every item of the agent whose sort key starts with prefix."""
+        values = {":pk": f"{tenant}#{agent_id}", ":prefix": prefix}
+        query = Query("pk = :pk AND begins_with(sk, :prefix)", values=values)
+        return list(self._table.query_all(query))
 
     def _next_number(self, tenant: str, agent_id: str, counter: str) -> int:
-        response = self._client.update_item(
-            TableName=self._table,
-            Key=self._key(tenant, agent_id, "meta"),
-            UpdateExpression="ADD #counter :one SET created_at = if_not_exists(created_at, :now)",
-            ExpressionAttributeNames={"#counter": counter},
-            ExpressionAttributeValues={":one": {"N": "1"}, ":now": {"S": utc_now()}},
-            ReturnValues="UPDATED_NEW",
+        updated = self._table.update(
+            self._key(tenant, agent_id, "meta"),
+            "ADD #counter :one SET created_at = if_not_exists(created_at, :now)",
+            names={"#counter": counter},
+            values={":one": 1, ":now": utc_now()},
+            returns="UPDATED_NEW",
         )
-        return int(response["Attributes"][counter]["N"])
+        assert updated is not None  # an unconditional update always applies
+        return int(updated[counter])
 
     def _claim_number(
         self, tenant: str, agent_id: str, kind: str, digest: str, counter: str, body: dict[str, Any]
@@ -95,46 +132,30 @@ class AgentRegistry:
         """Allocate the next number for new content, or return the one its hash already holds."""
         existing = self._get(tenant, agent_id, f"{kind}_hash#{digest}")
         if existing:
-            return int(existing["number"]["N"])
+            return int(existing["number"])
         number = self._next_number(tenant, agent_id, counter)
-        hash_item = {**self._key(tenant, agent_id, f"{kind}_hash#{digest}"), "number": {"N": str(number)}}
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": hash_item,
-                            # Two concurrent registrations of the same content: one wins, the other reads it.
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": {**self._key(tenant, agent_id, f"{kind}#{number}"), **body},
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            winner = self._get(tenant, agent_id, f"{kind}_hash#{digest}")
-            if not winner:
-                raise
-            return int(winner["number"]["N"])
-        return number
+        hash_item = {**self._key(tenant, agent_id, f"{kind}_hash#{digest}"), "number": number}
+        written = self._table.put_all(
+            [
+                # Two concurrent registrations of the same content: one wins, the other reads it.
+                Put(hash_item, condition="attribute_not_exists(pk)"),
+                Put({**self._key(tenant, agent_id, f"{kind}#{number}"), **body}),
+            ]
+        )
+        if written:
+            return number
+        winner = self._get(tenant, agent_id, f"{kind}_hash#{digest}")
+        if not winner:
+            # The hash item refused ours, then vanished (they are never deleted): nothing was written.
+            raise ServiceUnavailable(f"Agent {agent_id!r} changed while this {kind} was saved; retry shortly.")
+        return int(winner["number"])
 
     def register(self, tenant: str, agent_id: str, input_schema: dict[str, Any], output_schema: dict[str, Any]) -> int:
         validate_agent_id(agent_id)
         check_schema(input_schema, "input_schema")
         check_schema(output_schema, "output_schema")
         schemas = {"input": input_schema, "output": output_schema}
-        body = {
-            "input_schema": {"S": canonical_json(input_schema)},
-            "output_schema": {"S": canonical_json(output_schema)},
-        }
+        body = _schema_body(input_schema, output_schema)
         return self._claim_number(tenant, agent_id, "schema", content_hash(schemas), "schema_counter", body)
 
     def schema(self, tenant: str, agent_id: str, schema_id: int) -> AgentSchema:
@@ -143,68 +164,34 @@ class AgentRegistry:
             raise NotFound(
                 f"Agent {agent_id!r} has no schema {schema_id}. Register it first with POST /v1/{{tenant}}/agents."
             )
-        return AgentSchema(
-            agent_id=agent_id,
-            schema_id=schema_id,
-            input_schema=json.loads(item["input_schema"]["S"]),
-            output_schema=json.loads(item["output_schema"]["S"]),
-        )
+        return AgentSchema.from_item(item)
 
     def save_version(self, tenant: str, agent_id: str, properties: dict[str, Any]) -> SavedVersion:
         validate_agent_id(agent_id)
-        vid = version_id(properties)
-        now = utc_now()
-        body = {"properties": {"S": canonical_json(properties)}, "version_id": {"S": vid}, "created_at": {"S": now}}
-        number = self._claim_number(tenant, agent_id, "version", vid, "version_counter", body)
+        body = _version_body(properties, utc_now())
+        number = self._claim_number(tenant, agent_id, "version", body["version_id"], "version_counter", body)
         return self.version(tenant, agent_id, number)
 
     def version(self, tenant: str, agent_id: str, number: int) -> SavedVersion:
         item = self._get(tenant, agent_id, f"version#{number}")
         if not item:
             raise NotFound(f"Agent {agent_id!r} has no saved version {number}.")
-        return SavedVersion(
-            number=number,
-            id=item["version_id"]["S"],
-            properties=json.loads(item["properties"]["S"]),
-            created_at=item["created_at"]["S"],
-        )
+        return SavedVersion.from_item(item)
 
     def versions(self, tenant: str, agent_id: str) -> list[SavedVersion]:
-        pages = self._client.get_paginator("query").paginate(
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":pk": {"S": f"{tenant}#{agent_id}"}, ":prefix": {"S": "version#"}},
-        )
-        found = [
-            SavedVersion(
-                number=int(item["sk"]["S"].split("#", 1)[1]),
-                id=item["version_id"]["S"],
-                properties=json.loads(item["properties"]["S"]),
-                created_at=item["created_at"]["S"],
-            )
-            for page in pages
-            for item in page["Items"]
-        ]
+        found = [SavedVersion.from_item(item) for item in self._items(tenant, agent_id, "version#")]
         return sorted(found, key=lambda version: version.number)
 
     def bind_environment(self, tenant: str, agent_id: str, environment: str, number: int) -> SavedVersion:
         if environment not in ENVIRONMENTS:
             raise ValidationFailed(f"Unknown environment {environment!r}: use one of {', '.join(ENVIRONMENTS)}.")
         saved = self.version(tenant, agent_id, number)
-        self._client.put_item(
-            TableName=self._table,
-            Item={**self._key(tenant, agent_id, f"env#{environment}"), "number": {"N": str(number)}},
-        )
+        self._table.put({**self._key(tenant, agent_id, f"env#{environment}"), "number": number})
         return saved
 
     def environments(self, tenant: str, agent_id: str) -> dict[str, int]:
         """Which saved version number each bound environment points at."""
-        items = self._client.query(
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":pk": {"S": f"{tenant}#{agent_id}"}, ":prefix": {"S": "env#"}},
-        )["Items"]
-        return {item["sk"]["S"].split("#", 1)[1]: int(item["number"]["N"]) for item in items}
+        return {str(item["sk"]).split("#", 1)[1]: int(item["number"]) for item in self._items(tenant, agent_id, "env#")}
 
     def environment(self, tenant: str, agent_id: str, environment: str) -> SavedVersion:
         if environment not in ENVIRONMENTS:
@@ -218,4 +205,4 @@ class AgentRegistry:
                 f"No version of agent {agent_id!r} is deployed to {environment!r}; bind one with "
                 f"PUT /v1/{{tenant}}/agents/{agent_id}/environments/{environment}."
             )
-        return self.version(tenant, agent_id, int(item["number"]["N"]))
+        return self.version(tenant, agent_id, int(item["number"]))

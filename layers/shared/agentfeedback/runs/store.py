@@ -9,10 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from agentfeedback.core.errors import Conflict
-from agentfeedback.core.storage import error_code, storage_errors
+from agentfeedback.core.storage import Table
 from agentfeedback.runs.registry import canonical_json
 
 if TYPE_CHECKING:
@@ -59,84 +57,77 @@ class RunRecord:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> RunRecord:
+        """From a stored item (plain values); input, output and metadata are kept as JSON text."""
+
         def loads(name: str) -> Any:
-            text = item[name]["S"]
-            truncated = item.get(f"{name}_truncated", {}).get("BOOL", False)
-            return {"truncated": text} if truncated else json.loads(text)
+            text = item[name]
+            return {"truncated": text} if item.get(f"{name}_truncated", False) else json.loads(text)
 
         return cls(
-            run_id=item["run_id"]["S"],
-            tenant=item["tenant"]["S"],
-            agent_id=item["agent_id"]["S"],
-            schema_id=int(item["schema_id"]["N"]),
-            version_id=item["version_id"]["S"],
-            version_properties=json.loads(item["version_properties"]["S"]),
+            run_id=str(item["run_id"]),
+            tenant=str(item["tenant"]),
+            agent_id=str(item["agent_id"]),
+            schema_id=int(item["schema_id"]),
+            version_id=str(item["version_id"]),
+            version_properties=json.loads(item["version_properties"]),
             task_input=loads("task_input"),
             task_output=loads("task_output"),
-            model=item["model"]["S"],
-            input_tokens=int(item["input_tokens"]["N"]),
-            output_tokens=int(item["output_tokens"]["N"]),
-            cost_usd=float(item["cost_usd"]["N"]),
-            duration_seconds=float(item["duration_seconds"]["N"]),
-            created_at=item["created_at"]["S"],
+            model=str(item["model"]),
+            input_tokens=int(item["input_tokens"]),
+            output_tokens=int(item["output_tokens"]),
+            cost_usd=float(item["cost_usd"]),
+            duration_seconds=float(item["duration_seconds"]),
+            created_at=str(item["created_at"]),
             metadata=loads("metadata") if "metadata" in item else {},
         )
+
+    def to_item(self) -> dict[str, Any]:
+        """The stored item, without its expiry; input, output and metadata past their size limits are truncated."""
+        task_input, input_truncated = _stored(self.task_input, "task_input")
+        task_output, output_truncated = _stored(self.task_output, "task_output")
+        metadata, metadata_truncated = _stored(self.metadata, "metadata")
+        return {
+            "run_id": self.run_id,
+            "tenant": self.tenant,
+            "agent_id": self.agent_id,
+            "tenant_agent": f"{self.tenant}#{self.agent_id}",
+            "schema_id": self.schema_id,
+            "version_id": self.version_id,
+            "version_properties": canonical_json(self.version_properties),
+            "task_input": task_input,
+            "task_output": task_output,
+            "task_input_truncated": input_truncated,
+            "task_output_truncated": output_truncated,
+            "model": self.model,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "duration_seconds": round(self.duration_seconds, 6),
+            "created_at": self.created_at,
+            "metadata": metadata,
+            "metadata_truncated": metadata_truncated,
+        }
 
 
 class RunStore:
     def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int) -> None:
-        self._client = client
-        self._table = table_name
+        self._table = Table(client, table_name)
         self._retention_seconds = retention_days * 86400
 
     def save(self, run: RunRecord) -> None:
-        task_input, input_truncated = _stored(run.task_input, "task_input")
-        task_output, output_truncated = _stored(run.task_output, "task_output")
-        metadata, metadata_truncated = _stored(run.metadata, "metadata")
-        item: dict[str, Any] = {
-            "run_id": {"S": run.run_id},
-            "tenant": {"S": run.tenant},
-            "agent_id": {"S": run.agent_id},
-            "tenant_agent": {"S": f"{run.tenant}#{run.agent_id}"},
-            "schema_id": {"N": str(run.schema_id)},
-            "version_id": {"S": run.version_id},
-            "version_properties": {"S": canonical_json(run.version_properties)},
-            "task_input": {"S": task_input},
-            "task_output": {"S": task_output},
-            "task_input_truncated": {"BOOL": input_truncated},
-            "task_output_truncated": {"BOOL": output_truncated},
-            "model": {"S": run.model},
-            "input_tokens": {"N": str(run.input_tokens)},
-            "output_tokens": {"N": str(run.output_tokens)},
-            "cost_usd": {"N": repr(run.cost_usd)},
-            "duration_seconds": {"N": repr(round(run.duration_seconds, 6))},
-            "created_at": {"S": run.created_at},
-            "metadata": {"S": metadata},
-            "metadata_truncated": {"BOOL": metadata_truncated},
-        }
+        """Conflict when a run with this id already exists (in any tenant)."""
+        item = run.to_item()
         if self._retention_seconds:
-            item["expires_at"] = {"N": str(int(time.time()) + self._retention_seconds)}
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                # Run ids are global: a client-chosen id may never overwrite another run (or tenant's).
-                ConditionExpression="attribute_not_exists(run_id)",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise Conflict(f"A run with id {run.run_id} already exists; use a new id.") from exc
-            raise
+            item["expires_at"] = int(time.time()) + self._retention_seconds
+        # Run ids are global: a client-chosen id may never overwrite another run (or tenant's).
+        if not self._table.put(item, condition="attribute_not_exists(run_id)"):
+            raise Conflict(f"A run with id {run.run_id} already exists; use a new id.")
 
     def exists(self, run_id: str) -> bool:
-        with storage_errors():
-            response = self._client.get_item(
-                TableName=self._table, Key={"run_id": {"S": run_id}}, ProjectionExpression="run_id"
-            )
-        return "Item" in response
+        return self._table.get({"run_id": run_id}, projection="run_id") is not None
 
     def get(self, tenant: str, run_id: str) -> RunRecord | None:
-        item = self._client.get_item(TableName=self._table, Key={"run_id": {"S": run_id}}).get("Item")
-        if not item or item["tenant"]["S"] != tenant:
+        item = self._table.get({"run_id": run_id})
+        if not item or item["tenant"] != tenant:
             return None
         return RunRecord.from_item(item)
