@@ -67,7 +67,8 @@ demo-build: node_modules/.installed
 
 .PHONY: demo
 demo: install demo-build ## Demo page with FeedbackButtons on http://127.0.0.1:$(DEMO_PORT) (run `make local` first)
-	$(PY) examples/demo/server.py --api-url http://127.0.0.1:$(PORT) --port $(DEMO_PORT)
+	@# The running local stack's own URL (whatever PORT it was started with), else PORT.
+	$(PY) examples/demo/server.py --port $(DEMO_PORT) --api-url "$$($(PY) -c 'from local.stack_state import read_state; print(read_state()["base_url"])' 2>/dev/null || echo http://127.0.0.1:$(PORT))"
 
 .PHONY: test-e2e
 test-e2e: install e2e-deps ## Browser test: the demo page in headless Chromium against the local stack

@@ -548,3 +548,14 @@ def test_unknown_route_is_404_json(aws, invoke):
     event = load_event("review/list_feedback.json")
     event["path"] = "/v1/_/agents/support-bot/nothing"
     assert_error(invoke("review", event), 404, "not_found")
+
+
+def test_a_run_is_found_by_any_spelling_of_its_uuid(aws, invoke, store, runs):
+    run_id = "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b"
+    record_run(runs, run_id, T0)
+    vote(store, run_id, "u1", "positive", T0)
+    for spelling in (run_id.upper(), "{" + run_id + "}", "urn:uuid:" + run_id, run_id.replace("-", "")):
+        status, _, body = call(invoke, "get_run", path={"run_id": spelling})
+        assert status == 200 and body["id"] == run_id, spelling
+        status, _, body = call(invoke, "get_run_feedback", path={"run_id": spelling})
+        assert status == 200 and body["run_id"] == run_id and len(body["items"]) == 1, spelling

@@ -247,3 +247,56 @@ def test_retry_gets_only_the_time_left_and_is_skipped_without_it():
 
     with pytest.raises(ProviderTimeout):  # no time at all: a 504 before calling the model
         generate_output(slow_invalid, request, {"type": "object"}, deadline=clock.monotonic() + 1)
+
+
+@pytest.mark.parametrize(
+    "spell",
+    [str.upper, lambda text: "{" + text + "}", lambda text: "urn:uuid:" + text, lambda text: text.replace("-", "")],
+    ids=["upper-case", "braces", "urn", "no-dashes"],
+)
+def test_one_run_one_id_other_spellings_of_a_uuid_are_refused(aws, invoke, spell):
+    from agentfeedback.runs.store import new_run_id
+
+    register(invoke)
+    fresh = new_run_id()
+    status, _, body = run(invoke, OFFLINE, id=spell(fresh))
+    assert status == 422 and fresh in body["error"]["message"], body  # names the canonical form to send
+    assert run(invoke, OFFLINE, id=fresh)[2]["id"] == fresh
+    # Once stored, any spelling still finds that one run and no other.
+    assert len(aws.dynamodb.scan(TableName="RunsTable")["Items"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"model": "offline", "instructions": ""}, {"model": "offline"}),
+        ({"model": "offline", "instructions": None}, {"model": "offline"}),
+        ({"model": "offline", "provider": "openai"}, {"model": "offline"}),
+        ({"model": "offline", "temperature": 1}, {"model": "offline", "temperature": 1.0}),
+        (
+            {"model": "offline", "instructions": "Complete the task described by the input and output schemas."},
+            {"model": "offline"},
+        ),
+    ],
+    ids=["empty-instructions", "null-instructions", "provider", "int-temperature", "default-instructions"],
+)
+def test_one_version_one_id_whatever_the_sdk_sends(aws, invoke, first, second):
+    register(invoke)
+    inline = [run(invoke, properties)[2]["version"]["id"] for properties in (first, second)]
+    saved = [call(invoke, "save_version", properties)[2] for properties in (first, second)]
+    assert inline[0] == inline[1] == saved[0]["id"] == saved[1]["id"]
+    assert saved[0]["number"] == saved[1]["number"] == 1
+
+
+def test_different_behaviour_is_a_different_version(aws, invoke):
+    register(invoke)
+    ids = {
+        run(invoke, properties)[2]["version"]["id"]
+        for properties in (
+            {"model": "offline"},
+            {"model": "offline", "instructions": "Be brief."},
+            {"model": "offline", "temperature": 0.5},
+            {"model": "offline", "max_tokens": 100},
+        )
+    }
+    assert len(ids) == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from agentfeedback.core.errors import ValidationFailed
 
@@ -18,3 +19,12 @@ def validate_agent_id(agent_id: str) -> str:
             "starting with a letter or digit."
         )
     return agent_id
+
+
+def canonical_run_id(run_id: str) -> str:
+    """A run id as stored: a UUID in any spelling (upper case, braces, urn:uuid:, no dashes) becomes its
+    canonical lowercase 8-4-4-4-12 form; anything else is returned unchanged (and simply matches no run)."""
+    try:
+        return str(uuid.UUID(run_id))
+    except ValueError:
+        return run_id

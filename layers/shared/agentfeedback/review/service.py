@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from agentfeedback.core.errors import NotFound, ValidationFailed
+from agentfeedback.core.ids import canonical_run_id
 from agentfeedback.core.storage import TIMESTAMP_FORMAT
 from agentfeedback.review.cursor import decode_cursor, encode_cursor
 from agentfeedback.review.models import (
@@ -201,6 +202,7 @@ class ReviewService:
 
     def run_detail(self, tenant: str, agent_id: str, run_id: str) -> RunDetail:
         """The run with its feedback; NotFound for a run of another agent or tenant, or one expired."""
+        run_id = canonical_run_id(run_id)
         record = self._run_of_agent(tenant, agent_id, run_id)
         if record is None:
             raise self._run_not_found(agent_id, run_id)
@@ -223,6 +225,11 @@ class ReviewService:
         )
 
     def run_feedback(self, tenant: str, agent_id: str, run_id: str) -> RunFeedback:
+        """Every entry of one run, newest first; NotFound for an unknown run without feedback.
+
+        Run ids are read in any UUID spelling (core.ids.canonical_run_id), as they are stored in one.
+        """
+        run_id = canonical_run_id(run_id)
         entries = self._store.run_feedback(tenant, agent_id, run_id)
         # Feedback outlives its run (runs expire); only an unknown run with no feedback at all is a 404.
         if not entries and self._run_of_agent(tenant, agent_id, run_id) is None:

@@ -31,10 +31,34 @@ def content_hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()[:32]
 
 
+# What a run's system prompt says when its version gives no instructions (runs.runner.build_messages).
+DEFAULT_INSTRUCTIONS = "Complete the task described by the input and output schemas."
+# Accepted for SDK compatibility, but they change nothing about how a version runs.
+_NOT_IN_VERSION_ID = frozenset({"provider"})
+
+
+def canonical_properties(properties: dict[str, Any]) -> dict[str, Any]:
+    """The properties that identify a version, with defaults applied so that equal behaviour is equal data.
+
+    Absent, null and empty mean the same (the workflowai Python SDK sends `"instructions": ""`, its JS SDK and
+    plain REST send nothing); instructions equal to DEFAULT_INSTRUCTIONS are that default; a temperature is a
+    number whatever its spelling (1 and 1.0); `provider` is left out. Shape: {name: value}, sorted by name.
+    """
+    canonical: dict[str, Any] = {}
+    for name, value in sorted(properties.items()):
+        if name in _NOT_IN_VERSION_ID or value is None or value == "":
+            continue
+        if name == "instructions" and isinstance(value, str) and value.strip() == DEFAULT_INSTRUCTIONS:
+            continue
+        if name == "temperature" and isinstance(value, int | float) and not isinstance(value, bool):
+            value = float(value)
+        canonical[name] = value
+    return canonical
+
+
 def version_id(properties: dict[str, Any]) -> str:
-    """A version is identified by its properties: the same model, instructions and temperature, the same id."""
-    meaningful = {key: value for key, value in properties.items() if value is not None}
-    return content_hash(meaningful)
+    """A version is identified by its canonical properties (canonical_properties): same behaviour, same id."""
+    return content_hash(canonical_properties(properties))
 
 
 def stable_uid(*parts: str) -> int:

@@ -15,7 +15,7 @@ from agentfeedback.providers.base import ChatMessage, Complete, CompletionReques
 from agentfeedback.runs.models import RunRequest, RunResponse, RunVersion, VersionProperties
 from agentfeedback.runs.pricing import cost_usd
 from agentfeedback.runs.recorder import RunRecorder
-from agentfeedback.runs.registry import AgentRegistry, AgentSchema, version_id
+from agentfeedback.runs.registry import DEFAULT_INSTRUCTIONS, AgentRegistry, AgentSchema, version_id
 from agentfeedback.runs.schemas import schema_problem
 from agentfeedback.runs.store import RunRecord, RunStore, new_run_id
 
@@ -29,7 +29,7 @@ def parse_json_object(text: str) -> dict[str, Any]:
 
 
 def build_messages(properties: VersionProperties, schema: AgentSchema, task_input: dict[str, Any]) -> list[ChatMessage]:
-    instructions = properties.instructions or "Complete the task described by the input and output schemas."
+    instructions = properties.instructions or DEFAULT_INSTRUCTIONS
     system = (
         f"{instructions}\n\n"
         "Reply with a single JSON object, valid against this JSON Schema, and nothing else:\n"
@@ -45,10 +45,19 @@ CLIENT_ID_MAX_SKEW_SECONDS = 3600
 
 
 def validate_run_id(run_id: str) -> None:
+    """ValidationFailed unless run_id is a recent UUIDv7 in canonical form (lowercase 8-4-4-4-12).
+
+    One run, one id: `uuid.UUID` also reads upper case, braces, `urn:uuid:` and no dashes, and each spelling
+    would otherwise name another run.
+    """
     try:
         parsed = uuid.UUID(run_id)
     except ValueError:
         raise ValidationFailed(f"id {run_id[:64]!r} is not a UUID; omit it to let the server choose one.") from None
+    if str(parsed) != run_id:
+        raise ValidationFailed(
+            f"id {run_id[:64]!r} is not in canonical form: send it as {str(parsed)!r} (lowercase, with dashes)."
+        )
     minted_ms = parsed.int >> 80
     if parsed.version != 7 or abs(time.time() * 1000 - minted_ms) > CLIENT_ID_MAX_SKEW_SECONDS * 1000:
         raise ValidationFailed(
@@ -75,8 +84,7 @@ def resolve_version(registry: AgentRegistry, tenant: str, agent_id: str, version
             else registry.environment(tenant, agent_id, str(version))
         )
         properties = VersionProperties.model_validate(saved.properties)
-    # `provider` is accepted for SDK compatibility but changes nothing, so it is not part of the version.
-    return ResolvedVersion(id=version_id(properties.model_dump(exclude={"provider"})), properties=properties)
+    return ResolvedVersion(id=version_id(properties.model_dump()), properties=properties)
 
 
 # Kept free for storing the run and signing its token after the last model call.
