@@ -1,6 +1,6 @@
 // The demo page: asks the demo server to run the agent (the API key stays on the server), then shows the
 // answer with FeedbackButtons from the built package (clients/web/dist). Plain createElement: no JSX step.
-import { createElement as h, useEffect, useState } from "react";
+import { Fragment, createElement as h, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { FeedbackButtons } from "@agent-feedback/web";
 
@@ -19,8 +19,11 @@ function App() {
   const [run, setRun] = useState(null);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const busyRef = useRef(false);
 
   async function ask(text) {
+    if (busyRef.current) return; // one run at a time; the button stays focusable meanwhile
+    busyRef.current = true;
     setBusy(true);
     setError(null);
     try {
@@ -28,6 +31,7 @@ function App() {
     } catch (caught) {
       setError(caught instanceof Error ? caught.message : String(caught));
     } finally {
+      busyRef.current = false;
       setBusy(false);
     }
   }
@@ -37,13 +41,15 @@ function App() {
     ask(question);
   }, []);
 
+  // index.html's <main> holds this; a second <main> would be a second main landmark.
   return h(
-    "main",
+    Fragment,
     null,
     h(
       "form",
       {
         className: "ask",
+        "aria-busy": busy,
         onSubmit: (event) => {
           event.preventDefault();
           ask(question);
@@ -54,7 +60,8 @@ function App() {
         value: question,
         onChange: (event) => setQuestion(event.target.value),
       }),
-      h("button", { type: "submit", disabled: busy }, busy ? "Running…" : "Ask"),
+      // aria-disabled, not disabled: a disabled button drops the focus of whoever pressed it (to <body>).
+      h("button", { type: "submit", "aria-disabled": busy }, busy ? "Running…" : "Ask"),
     ),
     error && h("p", { className: "error", role: "alert" }, error),
     run &&

@@ -2,7 +2,10 @@
 
 Runs clients/web/e2e/feedback.e2e.mjs (playwright-core driving Debian's /usr/bin/chromium) on the demo
 server of examples/demo, then checks through the public GET API and DynamoDB Local that exactly one
-entry holds the final vote and comment. Screenshots land in test-artifacts/e2e/ (git-ignored).
+entry holds the final vote and comment. The scenario also fails a vote slowly while the user types in the
+comment dialog, clicks before the saved state has loaded and after loading failed, presses the busy Ask
+button, and runs axe-core (WCAG 2.x A/AA) on the page in its states. Screenshots land in
+test-artifacts/e2e/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -121,6 +124,34 @@ def test_feedback_buttons_in_chromium(stack, api_key, demo_url, feedback_items):
     assert "Your feedback was not saved" in report["network_failure_message"]
     assert "down for maintenance" in report["server_error_message"]
     assert (ARTIFACTS / "demo-after-feedback.png").stat().st_size > 0
+
+    # A vote that failed slowly while the user typed: nothing typed was lost, the error was in the dialog.
+    slow = report["slow_failure"]
+    assert slow["caret_at_end"] is True
+    assert slow["dialog_open"] is True and slow["focus_in_text_box"] is True
+    assert slow["draft"] == "The answer was right, but it took"
+    assert slow["aria_invalid"] == "true"
+    assert "down for maintenance" in slow["error_in_dialog"]
+    assert "down for maintenance" in slow["announced"]  # from a role=alert element
+    assert slow["after_space"] == slow["reopened_draft"] == "The answer was right, but it took "
+    assert slow["focus_after_escape"] == ["Bad response", "true"]
+
+    # Clicks before the saved state was known never erased the comment.
+    early = report["early_click"]
+    assert early["busy_when_clicked"] == "true" and early["posts_while_loading"] == 0
+    assert early["post_body"]["comment"] == FINAL_COMMENT and early["saved"]["comment"] == FINAL_COMMENT
+    assert report["load_failed"]["posts"] == 0
+    assert "Your feedback was not saved" in report["load_failed"]["message"]
+
+    # The busy Ask button kept the focus and started no second run.
+    assert report["ask"] == {
+        "focused_while_running": "Running…",
+        "requests_while_running": 1,
+        "focused_after_run": "Ask",
+    }
+
+    # axe-core: no WCAG A/AA violation (nor content outside landmarks) in any state of the page.
+    assert report["axe"] == {"initial": [], "dialog open": [], "error shown": [], "load failed": []}
 
     # The public GET API: the final vote and comment.
     saved = requests.get(

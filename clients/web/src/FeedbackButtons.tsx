@@ -6,7 +6,6 @@ import {
   type CSSProperties,
   type FormEvent,
   type KeyboardEvent,
-  type Ref,
 } from "react";
 import type { Outcome } from "./client.js";
 import { useFeedback, type FeedbackState } from "./useFeedback.js";
@@ -28,6 +27,10 @@ export interface FeedbackButtonsLabels {
   commentSaved: string;
   saveFailed: string;
   loadFailed: string;
+  /** Shown when the dialog closes with text that was not sent (the text is kept for reopening). */
+  draftKept: string;
+  /** Shown when a saved comment, loaded late, was put above what the user had typed. */
+  earlierCommentAdded: string;
 }
 
 export const defaultFeedbackButtonsLabels: FeedbackButtonsLabels = {
@@ -46,6 +49,8 @@ export const defaultFeedbackButtonsLabels: FeedbackButtonsLabels = {
   commentSaved: "Thanks, your comment was saved.",
   saveFailed: "Your feedback was not saved:",
   loadFailed: "Your earlier feedback could not be loaded:",
+  draftKept: "Your comment was not sent. It is kept for when you reopen the comment box.",
+  earlierCommentAdded: "Your earlier comment was loaded and put above your text. Check it, then send.",
 };
 
 export interface FeedbackButtonsProps {
@@ -68,11 +73,25 @@ export interface FeedbackButtonsProps {
   fetch?: typeof fetch;
 }
 
-type Notice = "thanks" | "commentSaved" | null;
+type Notice = "thanks" | "commentSaved" | "draftKept" | "earlierCommentAdded" | null;
 
 /**
  * Thumbs up and down for one agent run, with an optional comment. Themed through `className`,
  * the `afb__*` class names and `--feedback-buttons-*` CSS variables; it ships no global CSS.
+ *
+ * It never erases a comment it has not shown, and never drops what the user typed:
+ * - A vote carries the comment the server holds. A click made before the saved state has loaded
+ *   presses the thumb at once, but the request waits for the saved state; after loading failed, the
+ *   click loads it again first, and if that fails too the vote is not sent (it rolls back and says
+ *   why). See `useFeedback`'s `vote`.
+ * - The comment dialog opens with the vote and stays open when the vote or the comment fails: the
+ *   text stays, the error shows inside the dialog (linked to the text box with `aria-describedby`,
+ *   which is marked `aria-invalid`) and is announced assertively; focus stays in the text box.
+ * - A saved comment that arrives after the dialog opened fills the empty text box, or is put above
+ *   what the user typed (then nothing is sent until the user sends again, having seen it).
+ * - Escape or Cancel closes the dialog but keeps unsent text for the next time it opens; focus then
+ *   returns to the button that opened it, unless that is a thumb which is no longer pressed (where a
+ *   stray Space would vote again): then to the pressed thumb, the comment button, or the group.
  */
 export function FeedbackButtons(props: FeedbackButtonsProps) {
   const { allowComment = true, unstyled = false } = props;
@@ -85,14 +104,28 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
     fetch: props.fetch,
   });
   const { outcome, comment } = feedback;
+  // Handlers that await read the state of the latest render, not the one they started in.
+  const latest = useRef(feedback);
+  latest.current = feedback;
 
   const [dialogOpen, setDialogOpen] = useState(false);
-  const [draft, setDraft] = useState("");
+  const [draft, setDraftState] = useState("");
   const [submitting, setSubmitting] = useState(false);
   const [notice, setNotice] = useState<Notice>(null);
   const dialogOpenRef = useRef(false);
+  const draftRef = useRef("");
+  /** The dialog was closed with unsent text in `draft`, to show again when it reopens. */
+  const draftKeptRef = useRef(false);
+  /** The saved comment the draft started from; `undefined` while the saved state is unknown. */
+  const baseRef = useRef<string | null | undefined>(undefined);
+  /** The outcome a Send saves: the thumb last clicked for this dialog, even if its vote failed. */
+  const dialogOutcomeRef = useRef<Outcome | null>(null);
+  /** The error already shown when the dialog opened; only newer ones belong to the dialog. */
+  const errorAtOpenRef = useRef<unknown>(null);
+  const caretToEndRef = useRef(false);
+  const rootRef = useRef<HTMLDivElement>(null);
+  const groupRef = useRef<HTMLDivElement>(null);
   const triggerRef = useRef<HTMLElement | null>(null);
-  const positiveRef = useRef<HTMLButtonElement>(null);
   const dialogRef = useRef<HTMLDivElement>(null);
   const textareaRef = useRef<HTMLTextAreaElement>(null);
   const restoreFocusRef = useRef(false);
@@ -102,10 +135,17 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
   const dialogId = `${baseId}-dialog`;
   const titleId = `${baseId}-title`;
   const textareaId = `${baseId}-comment`;
+  const dialogMessageId = `${baseId}-message`;
 
-  // A new token is a new run: forget the dialog and messages of the previous one.
+  function setDraft(text: string) {
+    draftRef.current = text;
+    setDraftState(text);
+  }
+
+  // A new token is a new run: forget the dialog, draft and messages of the previous one.
   useEffect(() => {
     dialogOpenRef.current = false;
+    draftKeptRef.current = false;
     setDialogOpen(false);
     setNotice(null);
   }, [props.feedbackToken, props.userID, props.apiUrl]);
@@ -115,20 +155,77 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
       textareaRef.current?.focus();
     } else if (restoreFocusRef.current) {
       restoreFocusRef.current = false;
-      const trigger = triggerRef.current;
-      (trigger?.isConnected ? trigger : positiveRef.current)?.focus();
+      focusTargetAfterClose()?.focus();
     }
   }, [dialogOpen]);
 
-  function openDialog(trigger: HTMLElement) {
+  // After the dialog opens or its text is replaced, the caret goes to the end of the text.
+  useEffect(() => {
+    const box = textareaRef.current;
+    if (!caretToEndRef.current || !box) return;
+    caretToEndRef.current = false;
+    box.setSelectionRange(box.value.length, box.value.length);
+  });
+
+  // The saved comment became known while the dialog is open (it was still loading, or loaded again).
+  useEffect(() => {
+    if (dialogOpen && feedback.savedStateKnown) adoptSavedComment(feedback.comment ?? null);
+  }, [dialogOpen, feedback.savedStateKnown, feedback.comment]);
+
+  /**
+   * Takes the saved comment as the draft's base, once per dialog. Returns true when it was put above
+   * text the user had typed: then the user must see it before anything is sent.
+   */
+  function adoptSavedComment(saved: string | null): boolean {
+    if (baseRef.current !== undefined) return false;
+    baseRef.current = saved;
+    const typed = draftRef.current;
+    if (!typed.trim()) {
+      caretToEndRef.current = true;
+      setDraft(saved ?? "");
+      return false;
+    }
+    if (!saved?.trim() || typed.trim() === saved.trim()) return false;
+    caretToEndRef.current = true;
+    setDraft(`${saved}\n\n${typed}`);
+    setNotice("earlierCommentAdded");
+    return true;
+  }
+
+  function focusTargetAfterClose(): HTMLElement | null {
+    const root = rootRef.current;
+    const trigger = triggerRef.current;
+    // A thumb that is not pressed votes on the next Space or Enter: never land there unasked.
+    const safe = (element: HTMLElement | null | undefined): element is HTMLElement =>
+      !!element?.isConnected && !!root?.contains(element) && element.getAttribute("aria-pressed") !== "false";
+    if (safe(trigger)) return trigger;
+    return (
+      root?.querySelector<HTMLElement>('.afb__button[aria-pressed="true"]') ??
+      root?.querySelector<HTMLElement>(".afb__comment-button") ??
+      groupRef.current
+    );
+  }
+
+  function openDialog(trigger: HTMLElement, forOutcome: Outcome | null) {
     triggerRef.current = trigger;
-    if (!dialogOpenRef.current) setDraft(comment ?? "");
+    dialogOutcomeRef.current = forOutcome;
+    if (dialogOpenRef.current) return;
+    const current = latest.current;
+    errorAtOpenRef.current = current.error?.error ?? null;
+    baseRef.current = current.savedStateKnown ? (current.comment ?? null) : undefined;
+    if (!draftKeptRef.current) setDraft(current.comment ?? "");
+    draftKeptRef.current = false;
+    caretToEndRef.current = true;
     dialogOpenRef.current = true;
     setDialogOpen(true);
   }
 
-  function closeDialog() {
+  /** `cancel` keeps unsent text for the next opening; `sent` closes after the text was saved. */
+  function closeDialog(how: "cancel" | "sent") {
     if (!dialogOpenRef.current) return;
+    const text = draftRef.current.trim();
+    draftKeptRef.current = how === "cancel" && text !== "" && text !== (latest.current.comment ?? "").trim();
+    if (draftKeptRef.current) setNotice("draftKept");
     const active = typeof document === "undefined" ? null : document.activeElement;
     // Return focus only when it was in the dialog (or got lost), never steal it from elsewhere.
     restoreFocusRef.current = !active || active === document.body || !!dialogRef.current?.contains(active);
@@ -138,42 +235,55 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
 
   async function handleVote(next: Outcome, button: HTMLButtonElement) {
     if (next === outcome) {
-      if (allowComment) openDialog(button);
+      if (allowComment) openDialog(button, next);
       return;
     }
     setNotice(null);
-    if (allowComment) openDialog(button);
+    if (allowComment) openDialog(button, next);
     const result = await feedback.vote(next);
     if (result === "saved") setNotice("thanks");
-    // The dialog belongs to a vote that did not happen.
-    if (result === "failed") closeDialog();
+    // On failure the dialog, if open, stays with its text: the error shows inside it.
   }
 
   async function handleSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    if (submittingRef.current) return;
-    if (draft.trim() === (comment ?? "").trim()) {
-      closeDialog();
-      return;
-    }
+    const target = dialogOutcomeRef.current ?? latest.current.outcome;
+    if (submittingRef.current || !target) return;
     submittingRef.current = true;
     setSubmitting(true);
-    setNotice(null);
-    const result = await feedback.saveComment(draft);
-    submittingRef.current = false;
-    setSubmitting(false);
-    if (result === "saved") {
+    try {
+      if (!latest.current.savedStateKnown) {
+        // Sending would replace a saved comment this dialog has not shown: load it first.
+        setNotice(null);
+        const saved = await feedback.ensureLoaded();
+        if (!saved || adoptSavedComment(saved.comment ?? null)) return;
+      }
+      const text = draftRef.current;
+      const current = latest.current;
+      if (text.trim() === (current.comment ?? "").trim() && target === current.outcome) {
+        closeDialog("sent");
+        return;
+      }
+      setNotice(null);
+      const result = await feedback.saveComment(text, target);
+      if (result !== "saved") return; // the dialog stays with the text; the error shows inside it
       setNotice("commentSaved");
-      closeDialog();
+      // Text typed while the save was in flight is not the saved text: keep the dialog open for it.
+      if (draftRef.current.trim() === text.trim()) {
+        draftKeptRef.current = false;
+        closeDialog("sent");
+      }
+    } finally {
+      submittingRef.current = false;
+      setSubmitting(false);
     }
-    // On failure the dialog stays open with the draft, and the error shows below it.
   }
 
   function handleDialogKeyDown(event: KeyboardEvent<HTMLDivElement>) {
     if (event.key === "Escape") {
       event.stopPropagation();
       event.preventDefault();
-      closeDialog();
+      closeDialog("cancel");
     } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target === textareaRef.current) {
       event.preventDefault();
       event.currentTarget.querySelector("form")?.requestSubmit();
@@ -181,18 +291,23 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
   }
 
   const error = feedback.error;
-  const message = error
+  const errorText = error
     ? `${error.source === "load" ? labels.loadFailed : labels.saveFailed} ${error.error.message}`
-    : notice
-      ? labels[notice]
-      : "";
+    : "";
+  // Errors the user caused just now (a vote, a Send) interrupt; a failed load on mount does not.
+  const errorInDialog = dialogOpen && !!error && error.error !== errorAtOpenRef.current;
+  const assertive = !!error && (error.source === "save" || errorInDialog);
+  // A notice about the draft (kept, or joined by the saved comment) shows beside an error, not instead.
+  const noticeText =
+    notice && (!error || notice === "draftKept" || notice === "earlierCommentAdded") ? labels[notice] : "";
+  // While the dialog is open its messages show inside it, next to the text box they describe.
+  const messageInDialog = dialogOpen && !!(errorText || noticeText);
 
   const s: Partial<typeof styles> = unstyled ? {} : styles;
-  const thumb = (value: Outcome, ref?: Ref<HTMLButtonElement>) => {
+  const thumb = (value: Outcome) => {
     const pressed = outcome === value;
     return (
       <button
-        ref={ref}
         type="button"
         className={`afb__button afb__button--${value}`}
         aria-pressed={pressed}
@@ -207,9 +322,18 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
   };
 
   return (
-    <div className={props.className ? `afb ${props.className}` : "afb"} style={s.root}>
-      <div role="group" aria-label={labels.group} aria-busy={feedback.loading} className="afb__row" style={s.row}>
-        {thumb("positive", positiveRef)}
+    <div ref={rootRef} className={props.className ? `afb ${props.className}` : "afb"} style={s.root}>
+      <div
+        ref={groupRef}
+        role="group"
+        aria-label={labels.group}
+        aria-busy={feedback.loading}
+        // Focusable from script only: where focus goes when no button is safe to land on.
+        tabIndex={-1}
+        className="afb__row"
+        style={s.row}
+      >
+        {thumb("positive")}
         {thumb("negative")}
         {allowComment && outcome && (
           <button
@@ -217,7 +341,7 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
             className="afb__comment-button"
             aria-expanded={dialogOpen}
             aria-controls={dialogOpen ? dialogId : undefined}
-            onClick={(event) => (dialogOpen ? closeDialog() : openDialog(event.currentTarget))}
+            onClick={(event) => (dialogOpen ? closeDialog("cancel") : openDialog(event.currentTarget, outcome))}
             style={s.commentButton}
           >
             {comment ? labels.editComment : labels.addComment}
@@ -247,15 +371,33 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
               className="afb__textarea"
               rows={3}
               value={draft}
-              placeholder={outcome === "negative" ? labels.negativePlaceholder : labels.positivePlaceholder}
+              placeholder={
+                (dialogOutcomeRef.current ?? outcome) === "negative"
+                  ? labels.negativePlaceholder
+                  : labels.positivePlaceholder
+              }
+              aria-invalid={errorInDialog && error?.source === "save" ? true : undefined}
+              aria-describedby={messageInDialog ? dialogMessageId : undefined}
               onChange={(event) => setDraft(event.target.value)}
               style={s.textarea}
             />
+            {messageInDialog && (
+              // Not a live region: the status line below announces it; this one describes the text box.
+              <p
+                id={dialogMessageId}
+                className={errorText ? "afb__dialog-message afb__dialog-message--error" : "afb__dialog-message"}
+                style={errorText ? s.dialogError : s.dialogMessage}
+              >
+                {errorText}
+                {errorText && noticeText ? " " : ""}
+                {noticeText}
+              </p>
+            )}
             <div className="afb__actions" style={s.actions}>
               <button type="submit" className="afb__submit" aria-disabled={submitting} style={s.actionButton}>
                 {labels.submitComment}
               </button>
-              <button type="button" className="afb__cancel" onClick={closeDialog} style={s.actionButton}>
+              <button type="button" className="afb__cancel" onClick={() => closeDialog("cancel")} style={s.actionButton}>
                 {labels.cancel}
               </button>
             </div>
@@ -265,10 +407,16 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
       <div
         role="status"
         aria-live="polite"
-        className={error ? "afb__status afb__status--error" : "afb__status"}
-        style={error ? s.error : s.status}
+        className={
+          (error ? "afb__status afb__status--error" : "afb__status") + (messageInDialog ? " afb__status--in-dialog" : "")
+        }
+        // While the dialog shows the message, this copy is for assistive technology only.
+        style={messageInDialog ? s.visuallyHidden : error ? s.error : s.status}
       >
-        {message}
+        {/* The nearest live region decides: an alert inside this polite region is announced assertively, once. */}
+        {assertive ? <span role="alert">{errorText}</span> : errorText}
+        {errorText && noticeText ? " " : ""}
+        {noticeText}
       </div>
     </div>
   );
@@ -340,5 +488,18 @@ const styles = {
   actionButton: { font: "inherit", cursor: "pointer" },
   status: { fontSize: "0.875em" },
   error: { fontSize: "0.875em", color: "var(--feedback-buttons-error-color, #b42318)" },
+  dialogMessage: { margin: "0 0 0.5em", fontSize: "0.875em" },
+  dialogError: { margin: "0 0 0.5em", fontSize: "0.875em", color: "var(--feedback-buttons-error-color, #b42318)" },
+  visuallyHidden: {
+    position: "absolute",
+    width: "1px",
+    height: "1px",
+    margin: "-1px",
+    padding: 0,
+    overflow: "hidden",
+    clipPath: "inset(50%)",
+    whiteSpace: "nowrap",
+    border: 0,
+  },
 } satisfies Record<string, CSSProperties>;
 

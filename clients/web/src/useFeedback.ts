@@ -4,7 +4,10 @@ import { FeedbackError, getFeedback, sendFeedback, type Outcome } from "./client
 /** What the user has said about one run. */
 export interface FeedbackState {
   outcome: Outcome | null;
-  /** `null` for no comment; `undefined` while unknown (the server did not report it). */
+  /**
+   * `null` for no comment; `undefined` while unknown (still loading, loading failed, or the server
+   * does not report comments).
+   */
   comment?: string | null;
 }
 
@@ -25,16 +28,44 @@ export interface UseFeedbackOptions {
 }
 
 export interface UseFeedbackResult extends FeedbackState {
-  /** True until the saved state has loaded (or failed to). */
+  /** True until the saved state has loaded (or failed to), and while `ensureLoaded` loads it again. */
   loading: boolean;
   /** True while a save is in flight. */
   saving: boolean;
+  /**
+   * True once the server has told this hook the saved state (by loading it or by confirming a save):
+   * `comment` is then what the server holds (`undefined` only if the server does not report comments).
+   */
+  savedStateKnown: boolean;
   /** The last failure, and whether loading or saving failed; cleared by the next save. */
   error: { source: "load" | "save"; error: FeedbackError } | null;
-  /** Shows `outcome` at once and saves it, keeping the current comment. */
+  /**
+   * Shows `outcome` at once and saves it with the comment the server holds, so a vote never erases a
+   * comment. While the saved state is unknown (still loading, or loading failed) the request waits for
+   * it, loading it again if needed; when it cannot be loaded the vote is not sent and fails with that
+   * error, except when the server refused the token or user id (401, 403, 422), which it refuses for a
+   * write alike, so the vote is sent and the server's reason shown.
+   */
   vote: (outcome: Outcome) => Promise<SaveResult>;
-  /** Saves a comment with the current outcome; blank means no comment. */
-  saveComment: (comment: string) => Promise<SaveResult>;
+  /**
+   * Saves a comment, replacing the saved one, with the current outcome, or with `outcome` when given
+   * (e.g. to retry a vote that failed together with its comment); blank means no comment.
+   */
+  saveComment: (comment: string, outcome?: Outcome) => Promise<SaveResult>;
+  /**
+   * Resolves to the saved state once it is known: at once when it is, joining a load in flight, or
+   * loading it again after a failure. Resolves to `null` when it cannot be loaded (`error` then says
+   * why, with source `load`) or the token, user or URL changed.
+   */
+  ensureLoaded: () => Promise<FeedbackState | null>;
+}
+
+/** A vote's comment: the one the server holds when the request goes out. */
+const SAVED_COMMENT = Symbol("saved comment");
+
+interface Change {
+  outcome: Outcome;
+  comment: string | null | typeof SAVED_COMMENT;
 }
 
 interface Session {
@@ -44,6 +75,10 @@ interface Session {
   shown: FeedbackState;
   /** What the server last confirmed: the state a failed save rolls back to. */
   confirmed: FeedbackState;
+  /** Whether `confirmed` came from the server (a load or a save) rather than being a placeholder. */
+  known: boolean;
+  /** The GET in flight, shared by everyone waiting for the saved state. */
+  loadInFlight: Promise<FeedbackState> | null;
   /** What onChange last reported (or what loaded), so it fires only on real changes. */
   reported: FeedbackState;
   /** Number of the latest save; only the latest one may set the shown state. */
@@ -55,6 +90,11 @@ interface Session {
 }
 
 const NOTHING: FeedbackState = { outcome: null, comment: null };
+const UNKNOWN: FeedbackState = { outcome: null, comment: undefined };
+
+// Refusals of the token or user id: the server answers a write with them the same way, so a vote
+// sent after such a failed load cannot erase anything, and the user learns the server's reason.
+const REFUSED_FOR_WRITES_TOO = new Set([401, 403, 422]);
 
 /**
  * The state behind `FeedbackButtons`, for building your own buttons: loads the saved vote,
@@ -65,6 +105,7 @@ export function useFeedback(options: UseFeedbackOptions): UseFeedbackResult {
   const [shown, setShown] = useState<FeedbackState>(NOTHING);
   const [loading, setLoading] = useState(true);
   const [saving, setSaving] = useState(false);
+  const [known, setKnown] = useState(false);
   const [error, setError] = useState<UseFeedbackResult["error"]>(null);
   const sessionRef = useRef<Session | null>(null);
   const onChangeRef = useRef(options.onChange);
@@ -72,12 +113,43 @@ export function useFeedback(options: UseFeedbackOptions): UseFeedbackResult {
     onChangeRef.current = options.onChange;
   });
 
+  /** Reads the saved state (one GET shared by all callers); rejects with a FeedbackError. */
+  const load = useCallback((session: Session): Promise<FeedbackState> => {
+    if (session.loadInFlight) return session.loadInFlight;
+    const { signal } = session.controller;
+    const inFlight = getFeedback({ ...session.request, signal }).then(
+      (saved) => {
+        session.loadInFlight = null;
+        const loaded: FeedbackState = { outcome: saved.outcome, comment: saved.comment };
+        if (signal.aborted) return loaded;
+        if (!session.confirmedBySave) session.confirmed = session.reported = loaded;
+        session.known = true;
+        setKnown(true);
+        if (!session.touched) {
+          setShown((session.shown = loaded));
+        } else if (session.shown.comment === undefined) {
+          // Only votes were made since: they keep the saved comment, which is now known.
+          setShown((session.shown = { ...session.shown, comment: session.confirmed.comment }));
+        }
+        return session.confirmed;
+      },
+      (cause: unknown) => {
+        session.loadInFlight = null;
+        throw asFeedbackError(cause);
+      },
+    );
+    session.loadInFlight = inFlight;
+    return inFlight;
+  }, []);
+
   useEffect(() => {
     const session: Session = {
       controller: new AbortController(),
       request: { feedbackToken, userID, apiUrl, fetch: fetchImpl },
-      shown: NOTHING,
-      confirmed: NOTHING,
+      shown: feedbackToken ? UNKNOWN : NOTHING,
+      confirmed: feedbackToken ? UNKNOWN : NOTHING,
+      known: false,
+      loadInFlight: null,
       reported: NOTHING,
       latest: 0,
       queue: Promise.resolve(),
@@ -86,9 +158,10 @@ export function useFeedback(options: UseFeedbackOptions): UseFeedbackResult {
     };
     const { signal } = session.controller;
     sessionRef.current = session;
-    setShown(NOTHING);
+    setShown(session.shown);
     setLoading(true);
     setSaving(false);
+    setKnown(false);
     setError(null);
     // A page may render the buttons before the run's token arrives: nothing to load yet.
     if (!feedbackToken) {
@@ -96,18 +169,13 @@ export function useFeedback(options: UseFeedbackOptions): UseFeedbackResult {
       return () => session.controller.abort();
     }
 
-    getFeedback({ ...session.request, signal }).then(
-      (saved) => {
-        if (signal.aborted) return;
-        const loaded: FeedbackState = { outcome: saved.outcome, comment: saved.comment };
-        if (!session.confirmedBySave) session.confirmed = session.reported = loaded;
-        // A click made while loading wins over what was loaded.
-        if (!session.touched) setShown((session.shown = loaded));
-        setLoading(false);
+    load(session).then(
+      () => {
+        if (!signal.aborted) setLoading(false);
       },
-      (cause: unknown) => {
+      (cause: FeedbackError) => {
         if (signal.aborted) return;
-        if (!session.touched) setError({ source: "load", error: asFeedbackError(cause) });
+        if (!session.touched) setError({ source: "load", error: cause });
         setLoading(false);
       },
     );
@@ -115,66 +183,104 @@ export function useFeedback(options: UseFeedbackOptions): UseFeedbackResult {
       session.controller.abort();
       if (sessionRef.current === session) sessionRef.current = null;
     };
-  }, [feedbackToken, userID, apiUrl, fetchImpl]);
+  }, [feedbackToken, userID, apiUrl, fetchImpl, load]);
 
-  const save = useCallback((next: FeedbackState): Promise<SaveResult> => {
-    const session = sessionRef.current;
-    const outcome = next.outcome;
-    if (!session || !outcome) return Promise.resolve("cancelled");
-    const { signal } = session.controller;
-    const id = ++session.latest;
-    session.touched = true;
-    setShown((session.shown = next));
-    setSaving(true);
-    setError(null);
-
-    const attempt = session.queue.then(() =>
-      sendFeedback({ ...session.request, outcome, comment: next.comment, signal }),
-    );
-    session.queue = attempt.catch(() => undefined);
-
-    const settle = (failure: FeedbackError | null): SaveResult => {
-      if (id !== session.latest) return failure ? "superseded" : "saved";
-      setShown((session.shown = session.confirmed));
-      setSaving(false);
-      if (failure) setError({ source: "save", error: failure });
-      if (!sameState(session.confirmed, session.reported)) {
-        session.reported = session.confirmed;
-        try {
-          onChangeRef.current?.(session.confirmed);
-        } catch (callbackError) {
-          // A throwing host callback must not turn a saved vote into a reported failure.
-          console.error(callbackError);
-        }
+  /** The comment a vote carries: the saved one, loaded first if unknown (see `vote`). */
+  const savedComment = useCallback(
+    async (session: Session): Promise<string | null | undefined> => {
+      if (session.known) return session.confirmed.comment;
+      try {
+        return (await load(session)).comment;
+      } catch (cause) {
+        const failure = asFeedbackError(cause);
+        if (REFUSED_FOR_WRITES_TOO.has(failure.status)) return null;
+        throw failure;
       }
-      return failure ? "failed" : "saved";
-    };
-
-    return attempt.then(
-      (entry) => {
-        if (signal.aborted) return "cancelled";
-        session.confirmed = { outcome: entry.outcome, comment: entry.comment };
-        session.confirmedBySave = true;
-        return settle(null);
-      },
-      (cause: unknown) => (signal.aborted ? "cancelled" : settle(asFeedbackError(cause))),
-    );
-  }, []);
-
-  const vote = useCallback(
-    (outcome: Outcome) => save({ outcome, comment: sessionRef.current?.shown.comment }),
-    [save],
+    },
+    [load],
   );
 
+  const save = useCallback(
+    (change: Change): Promise<SaveResult> => {
+      const session = sessionRef.current;
+      if (!session) return Promise.resolve("cancelled");
+      const { signal } = session.controller;
+      const id = ++session.latest;
+      session.touched = true;
+      const shownComment = change.comment === SAVED_COMMENT ? session.shown.comment : change.comment;
+      setShown((session.shown = { outcome: change.outcome, comment: shownComment }));
+      setSaving(true);
+      setError(null);
+
+      const attempt = session.queue.then(async () => {
+        // Resolved when the request goes out, after the saves queued before it have settled.
+        const comment = change.comment === SAVED_COMMENT ? await savedComment(session) : change.comment;
+        return sendFeedback({ ...session.request, outcome: change.outcome, comment, signal });
+      });
+      session.queue = attempt.catch(() => undefined);
+
+      const settle = (failure: FeedbackError | null): SaveResult => {
+        if (id !== session.latest) return failure ? "superseded" : "saved";
+        setShown((session.shown = session.confirmed));
+        setSaving(false);
+        if (failure) setError({ source: "save", error: failure });
+        if (session.known && !sameState(session.confirmed, session.reported)) {
+          session.reported = session.confirmed;
+          try {
+            onChangeRef.current?.(session.confirmed);
+          } catch (callbackError) {
+            // A throwing host callback must not turn a saved vote into a reported failure.
+            console.error(callbackError);
+          }
+        }
+        return failure ? "failed" : "saved";
+      };
+
+      return attempt.then(
+        (entry) => {
+          if (signal.aborted) return "cancelled";
+          session.confirmed = { outcome: entry.outcome, comment: entry.comment };
+          session.confirmedBySave = session.known = true;
+          setKnown(true);
+          return settle(null);
+        },
+        (cause: unknown) => (signal.aborted ? "cancelled" : settle(asFeedbackError(cause))),
+      );
+    },
+    [savedComment],
+  );
+
+  const vote = useCallback((outcome: Outcome) => save({ outcome, comment: SAVED_COMMENT }), [save]);
+
   const saveComment = useCallback(
-    (comment: string) => {
-      const trimmed = comment.trim();
-      return save({ outcome: sessionRef.current?.shown.outcome ?? null, comment: trimmed || null });
+    (comment: string, outcome?: Outcome) => {
+      const chosen = outcome ?? sessionRef.current?.shown.outcome;
+      if (!chosen) return Promise.resolve<SaveResult>("cancelled");
+      return save({ outcome: chosen, comment: comment.trim() || null });
     },
     [save],
   );
 
-  return { ...shown, loading, saving, error, vote, saveComment };
+  const ensureLoaded = useCallback(async (): Promise<FeedbackState | null> => {
+    const session = sessionRef.current;
+    if (!session) return null;
+    if (session.known) return session.confirmed;
+    const { signal } = session.controller;
+    setLoading(true);
+    try {
+      const state = await load(session);
+      if (signal.aborted) return null;
+      setError((current) => (current?.source === "load" ? null : current));
+      return state;
+    } catch (cause) {
+      if (!signal.aborted) setError({ source: "load", error: asFeedbackError(cause) });
+      return null;
+    } finally {
+      if (!signal.aborted) setLoading(false);
+    }
+  }, [load]);
+
+  return { ...shown, loading, saving, savedStateKnown: known, error, vote, saveComment, ensureLoaded };
 }
 
 function sameState(a: FeedbackState, b: FeedbackState): boolean {

@@ -35,6 +35,22 @@ const pressed = (button: HTMLElement) => button.getAttribute("aria-pressed");
 const status = () => screen.getByRole("status");
 const dialog = () => screen.queryByRole("dialog", { name: "Tell us more" });
 const commentBox = () => screen.getByRole("textbox", { name: "Comment (optional)" });
+const textOf = (element: HTMLElement) => (element as HTMLTextAreaElement).value;
+
+/** Lets every promise that can settle do so (the fake's held requests stay held). */
+async function flush() {
+  for (let i = 0; i < 3; i++) await act(async () => new Promise((resolve) => setTimeout(resolve, 0)));
+}
+
+/** Renders without waiting for the saved state to load. */
+function renderLoading(props: Partial<FeedbackButtonsProps> = {}) {
+  const user = userEvent.setup();
+  const onChange = vi.fn();
+  render(<FeedbackButtons feedbackToken={TOKEN} apiUrl={API_URL} fetch={api.fetch} onChange={onChange} {...props} />);
+  return { user, onChange };
+}
+
+const UNAVAILABLE = { status: 503, code: "unavailable", message: "The feedback service is down for maintenance." };
 
 describe("FeedbackButtons: loading the saved state", () => {
   it("shows the vote saved for this run and user", async () => {
@@ -363,7 +379,8 @@ describe("FeedbackButtons: comment dialog", () => {
     expect(screen.getByRole("button", { name: "Add comment" })).toBeTruthy();
   });
 
-  it("closes the dialog and returns focus when the vote it belongs to fails", async () => {
+  it("keeps the dialog, the draft and the focus when the vote it belongs to fails slowly", async () => {
+    // Issue 10 item 7 turned this around: the dialog used to close, dropping the text and moving focus.
     api.holdPosts = true;
     api.postFailures.push({ status: 401, code: "invalid_feedback_token", message: "This feedback token has expired." });
     const { user } = await renderButtons();
@@ -371,12 +388,19 @@ describe("FeedbackButtons: comment dialog", () => {
     await user.click(good());
     expect(dialog()).not.toBeNull();
     await waitFor(() => expect(api.heldCount).toBe(1));
+    await user.type(commentBox(), "It took ages");
     await act(async () => api.release());
 
-    await waitFor(() => expect(dialog()).toBeNull());
-    expect(document.activeElement).toBe(good());
+    await waitFor(() => expect(status().textContent).toContain("This feedback token has expired."));
+    expect(dialog()).not.toBeNull();
+    expect((commentBox() as HTMLTextAreaElement).value).toBe("It took ages");
+    expect(document.activeElement).toBe(commentBox());
     expect(pressed(good())).toBe("false");
-    expect(status().textContent).toContain("This feedback token has expired.");
+    // The next key goes into the text, it does not vote again.
+    await user.keyboard(" ");
+    expect((commentBox() as HTMLTextAreaElement).value).toBe("It took ages ");
+    await flush();
+    expect(api.posts).toHaveLength(1);
   });
 
   it("just closes the dialog when the comment is sent unchanged", async () => {
@@ -428,5 +452,281 @@ describe("FeedbackButtons: theming", () => {
     await renderButtons({ labels: { positive: "Bonne réponse", negative: "Mauvaise réponse" } });
     expect(screen.getByRole("button", { name: "Bonne réponse" })).toBeTruthy();
     expect(screen.getByRole("button", { name: "Mauvaise réponse" })).toBeTruthy();
+  });
+});
+
+describe("FeedbackButtons: never erases a comment it has not shown", () => {
+  beforeEach(() => {
+    api.votes.set(keyOf(TOKEN, "user-7"), { outcome: "positive", comment: "Mostly right." });
+  });
+
+  it("holds a click made while the saved state loads, then sends the vote with the saved comment", async () => {
+    const releaseGets = api.holdGets();
+    const { user } = renderLoading({ userID: "user-7", allowComment: false });
+
+    await user.click(bad());
+    expect(pressed(bad())).toBe("true");
+    await flush();
+    expect(api.posts).toHaveLength(0);
+
+    await act(async () => releaseGets());
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    expect(api.posts[0]!.body).toEqual({
+      feedback_token: TOKEN,
+      outcome: "negative",
+      comment: "Mostly right.",
+      user_id: "user-7",
+    });
+    expect(api.votes.get(keyOf(TOKEN, "user-7"))).toEqual({ outcome: "negative", comment: "Mostly right." });
+    await waitFor(() => expect(status().textContent).toBe("Thanks for your feedback."));
+    expect(pressed(bad())).toBe("true");
+  });
+
+  it("sends nothing when the load a click was waiting for fails, and rolls back", async () => {
+    api.getFailure = UNAVAILABLE;
+    const releaseGets = api.holdGets();
+    const { user, onChange } = renderLoading({ userID: "user-7", allowComment: false });
+
+    await user.click(bad());
+    await act(async () => releaseGets());
+    await waitFor(() => expect(status().textContent).toContain("down for maintenance"));
+    expect(status().textContent).toContain("Your feedback was not saved");
+    expect(api.posts).toHaveLength(0);
+    expect(pressed(bad())).toBe("false");
+    expect(api.votes.get(keyOf(TOKEN, "user-7"))).toEqual({ outcome: "positive", comment: "Mostly right." });
+    expect(onChange).not.toHaveBeenCalled();
+  });
+
+  it("after loading failed (503), a click loads the saved state again and keeps the comment", async () => {
+    api.getFailures.push(UNAVAILABLE);
+    const { user } = await renderButtons({ userID: "user-7", allowComment: false });
+    expect(status().textContent).toContain("Your earlier feedback could not be loaded");
+
+    await user.click(bad());
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    expect(api.gets).toHaveLength(2);
+    expect(api.posts[0]!.body).toMatchObject({ outcome: "negative", comment: "Mostly right." });
+    expect(api.votes.get(keyOf(TOKEN, "user-7"))).toEqual({ outcome: "negative", comment: "Mostly right." });
+    await waitFor(() => expect(status().textContent).toBe("Thanks for your feedback."));
+  });
+
+  it("after loading failed (503), sends no vote while the saved state still cannot be loaded", async () => {
+    api.getFailure = UNAVAILABLE;
+    const { user } = await renderButtons({ userID: "user-7", allowComment: false });
+
+    await user.click(good());
+    await waitFor(() => expect(api.gets).toHaveLength(2));
+    await waitFor(() => expect(status().textContent).toContain("Your feedback was not saved"));
+    expect(status().textContent).toContain("down for maintenance");
+    expect(api.posts).toHaveLength(0);
+    expect(pressed(good())).toBe("false");
+    expect(api.votes.get(keyOf(TOKEN, "user-7"))).toEqual({ outcome: "positive", comment: "Mostly right." });
+  });
+
+  it("fills the dialog opened while loading with the saved comment when it arrives", async () => {
+    const releaseGets = api.holdGets();
+    const { user } = renderLoading({ userID: "user-7" });
+
+    await user.click(bad());
+    expect(textOf(commentBox())).toBe("");
+    await act(async () => releaseGets());
+    await waitFor(() => expect(textOf(commentBox())).toBe("Mostly right."));
+    const box = commentBox() as HTMLTextAreaElement;
+    expect([box.selectionStart, box.selectionEnd]).toEqual([13, 13]);
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    expect(api.posts[0]!.body).toMatchObject({ outcome: "negative", comment: "Mostly right." });
+  });
+
+  it("puts a saved comment that arrives late above the text typed meanwhile, and sends both only when asked", async () => {
+    const releaseGets = api.holdGets();
+    const { user } = renderLoading({ userID: "user-7" });
+
+    await user.click(bad());
+    await user.type(commentBox(), "Also slow.");
+    await act(async () => releaseGets());
+    await waitFor(() => expect(textOf(commentBox())).toBe("Mostly right.\n\nAlso slow."));
+    expect(status().textContent).toContain("Your earlier comment was loaded");
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    expect(api.posts[0]!.body).toMatchObject({ outcome: "negative", comment: "Mostly right." });
+
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    await waitFor(() => expect(dialog()).toBeNull());
+    expect(api.posts.at(-1)!.body).toMatchObject({ outcome: "negative", comment: "Mostly right.\n\nAlso slow." });
+  });
+
+  it("after loading failed, Send loads the saved comment first and shows it before replacing it", async () => {
+    api.getFailures.push(UNAVAILABLE, UNAVAILABLE);
+    const { user } = await renderButtons({ userID: "user-7" });
+
+    await user.click(bad()); // the second GET fails too: the vote is not sent, the dialog stays
+    await waitFor(() => expect(status().textContent).toContain("Your feedback was not saved"));
+    expect(api.posts).toHaveLength(0);
+    await user.type(commentBox(), "Wrong city.");
+
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    await waitFor(() => expect(textOf(commentBox())).toBe("Mostly right.\n\nWrong city."));
+    expect(api.posts).toHaveLength(0);
+    const note = document.getElementById(commentBox().getAttribute("aria-describedby")!)!;
+    expect(dialog()!.contains(note)).toBe(true);
+    expect(note.textContent).toContain("Your earlier comment was loaded");
+
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    await waitFor(() => expect(dialog()).toBeNull());
+    expect(api.posts).toHaveLength(1);
+    expect(api.votes.get(keyOf(TOKEN, "user-7"))).toEqual({
+      outcome: "negative",
+      comment: "Mostly right.\n\nWrong city.",
+    });
+  });
+
+  it("keeps the dialog and the text when Send cannot load the saved comment", async () => {
+    api.getFailure = UNAVAILABLE;
+    const { user } = await renderButtons({ userID: "user-7" });
+    await user.click(bad());
+    await waitFor(() => expect(status().textContent).toContain("Your feedback was not saved"));
+    await user.type(commentBox(), "Wrong city.");
+
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    await waitFor(() => expect(api.gets).toHaveLength(3));
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("could not be loaded"));
+    expect(dialog()).not.toBeNull();
+    expect(textOf(commentBox())).toBe("Wrong city.");
+    expect(api.posts).toHaveLength(0);
+  });
+});
+
+describe("FeedbackButtons: nothing the user typed is dropped", () => {
+  async function failSlowVote(failure = UNAVAILABLE) {
+    api.holdPosts = true;
+    api.postFailures.push(failure);
+    const rendered = await renderButtons();
+    await rendered.user.click(good());
+    await waitFor(() => expect(api.heldCount).toBe(1));
+    await rendered.user.type(commentBox(), "Half a thought");
+    await act(async () => api.release());
+    await waitFor(() => expect(status().textContent).toContain(failure.message));
+    return rendered;
+  }
+
+  it("shows the error inside the dialog, linked to the text box, which is marked invalid", async () => {
+    await failSlowVote();
+    const box = commentBox();
+    expect(box.getAttribute("aria-invalid")).toBe("true");
+    const described = box.getAttribute("aria-describedby");
+    expect(described).toBeTruthy();
+    const description = document.getElementById(described!)!;
+    expect(dialog()!.contains(description)).toBe(true);
+    expect(description.textContent).toBe("Your feedback was not saved: The feedback service is down for maintenance.");
+  });
+
+  it("announces a failed save assertively, once", async () => {
+    await failSlowVote();
+    const alerts = screen.getAllByRole("alert");
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.textContent).toContain("down for maintenance");
+    // The copy inside the dialog is a description, not a second live region.
+    expect(document.getElementById(commentBox().getAttribute("aria-describedby")!)!.closest("[aria-live], [role=alert], [role=status]")).toBeNull();
+  });
+
+  it("announces a failed save assertively when no dialog is open", async () => {
+    api.postFailures.push(UNAVAILABLE);
+    const { user } = await renderButtons({ allowComment: false });
+    await user.click(good());
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("down for maintenance"));
+  });
+
+  it("keeps a failed load polite", async () => {
+    api.getFailure = UNAVAILABLE;
+    await renderButtons();
+    expect(status().textContent).toContain("down for maintenance");
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
+
+  it("sends the kept text with the vote that failed when the user sends again", async () => {
+    const { user, onChange } = await failSlowVote();
+    api.holdPosts = false;
+    await user.click(screen.getByRole("button", { name: "Send" }));
+
+    await waitFor(() => expect(dialog()).toBeNull());
+    expect(api.posts.at(-1)!.body).toEqual({ feedback_token: TOKEN, outcome: "positive", comment: "Half a thought" });
+    expect(pressed(good())).toBe("true");
+    expect(document.activeElement).toBe(good());
+    expect(onChange).toHaveBeenLastCalledWith({ outcome: "positive", comment: "Half a thought" });
+  });
+
+  it("puts the caret at the end of a saved comment when editing", async () => {
+    api.votes.set(keyOf(TOKEN, null), { outcome: "negative", comment: "Wrong date." });
+    const { user } = await renderButtons();
+    await user.click(screen.getByRole("button", { name: "Edit comment" }));
+    const box = commentBox() as HTMLTextAreaElement;
+    expect(document.activeElement).toBe(box);
+    expect([box.selectionStart, box.selectionEnd]).toEqual([11, 11]);
+    await user.keyboard(" And the city.");
+    expect(box.value).toBe("Wrong date. And the city.");
+  });
+
+  it("keeps an unsent draft on Escape, says so, and shows it again when the dialog reopens", async () => {
+    const { user } = await renderButtons();
+    await user.click(good());
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    await user.type(commentBox(), "Not finished");
+
+    await user.keyboard("{Escape}");
+    expect(dialog()).toBeNull();
+    expect(status().textContent).toBe("Your comment was not sent. It is kept for when you reopen the comment box.");
+    expect(api.posts).toHaveLength(1);
+
+    await user.click(screen.getByRole("button", { name: "Add comment" }));
+    expect(textOf(commentBox())).toBe("Not finished");
+    const box = commentBox() as HTMLTextAreaElement;
+    expect(box.selectionStart).toBe("Not finished".length);
+  });
+
+  it("after a failed vote, closing the dialog puts focus where a stray key cannot vote again", async () => {
+    api.votes.set(keyOf(TOKEN, null), { outcome: "negative", comment: null });
+    api.postFailures.push(UNAVAILABLE);
+    const { user } = await renderButtons();
+
+    await user.click(good());
+    await waitFor(() => expect(status().textContent).toContain("down for maintenance"));
+    expect(pressed(good())).toBe("false");
+    await user.keyboard("{Escape}");
+
+    expect(dialog()).toBeNull();
+    expect(document.activeElement).not.toBe(good());
+    expect(document.activeElement).toBe(bad()); // the pressed thumb: Space there opens the dialog
+    await user.keyboard(" ");
+    expect(dialog()).not.toBeNull();
+    await flush();
+    expect(api.posts).toHaveLength(1);
+  });
+
+  it("with nothing pressed after a failed vote, closing the dialog focuses the group", async () => {
+    api.postFailures.push(UNAVAILABLE);
+    const { user, group } = await renderButtons();
+    await user.click(good());
+    await waitFor(() => expect(status().textContent).toContain("down for maintenance"));
+    await user.keyboard("{Escape}");
+
+    expect(document.activeElement).toBe(group);
+    await user.keyboard(" ");
+    await flush();
+    expect(api.posts).toHaveLength(1);
+  });
+
+  it("keeps text typed while the comment was being saved", async () => {
+    const { user } = await renderButtons();
+    await user.click(good());
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    api.holdPosts = true;
+    await user.type(commentBox(), "First part.");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    await waitFor(() => expect(api.heldCount).toBe(1));
+    await user.type(commentBox(), " Second part.");
+    await act(async () => api.release());
+
+    await waitFor(() => expect(status().textContent).toBe("Thanks, your comment was saved."));
+    expect(dialog()).not.toBeNull();
+    expect(textOf(commentBox())).toBe("First part. Second part.");
   });
 });

@@ -18,6 +18,8 @@ export class FakeFeedbackApi {
   /** Consumed one per POST, in order; an empty queue means success. */
   readonly postFailures: (PostFailure | null)[] = [];
   getFailure: { status: number; code: string; message: string } | null = null;
+  /** Consumed one per GET, in order, before `getFailure` applies; `null` lets that GET through. */
+  readonly getFailures: ({ status: number; code: string; message: string } | null)[] = [];
   /** Whether GET reports the comment (the contract only promises `outcome`). */
   reportComment = true;
   /** While true, POST responses wait for `release()`. */
@@ -34,7 +36,8 @@ export class FakeFeedbackApi {
 
     if (method === "GET") {
       if (this.getGate) await abortable(this.getGate, init.signal);
-      if (this.getFailure) return json(this.getFailure.status, { error: { status_code: this.getFailure.status, ...this.getFailure } });
+      const getFailure = this.getFailures.length ? this.getFailures.shift() : this.getFailure;
+      if (getFailure) return json(getFailure.status, { error: { status_code: getFailure.status, ...getFailure } });
       const key = keyOf(url.searchParams.get("feedback_token"), url.searchParams.get("user_id"));
       const vote = this.votes.get(key);
       return json(200, this.reportComment ? { outcome: vote?.outcome ?? null, comment: vote?.comment ?? null } : { outcome: vote?.outcome ?? null });
@@ -52,6 +55,10 @@ export class FakeFeedbackApi {
 
   get posts(): RecordedRequest[] {
     return this.requests.filter((r) => r.method === "POST");
+  }
+
+  get gets(): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === "GET");
   }
 
   get heldCount(): number {
