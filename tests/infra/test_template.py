@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from local.template import load_template
+import re
+import urllib.parse
+
+import pytest
+
+from local.routing import RouteTable
+from local.template import api_routes, load_template
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]
@@ -88,8 +94,53 @@ def test_optional_waf_rate_limits_the_public_feedback_route_per_ip():
     [rule] = acl["Properties"]["Rules"]
     rate = rule["Statement"]["RateBasedStatement"]
     assert rate["AggregateKeyType"] == "IP" and rate["Limit"] == {"Ref": "WafRateLimitPerIp"}
-    assert rate["ScopeDownStatement"]["ByteMatchStatement"]["SearchString"] == "/v1/feedback"
+    assert rate["ScopeDownStatement"]["RegexMatchStatement"]["FieldToMatch"] == {"UriPath": {}}
     assert rule["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429
+
+
+def _waf_normalised(path: str) -> str:
+    """WAF's URL_DECODE then NORMALIZE_PATH: doubled slashes, self-references and back-references removed."""
+    segments: list[str] = []
+    for segment in urllib.parse.unquote(path).split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == ".." and segments:
+            segments.pop()
+        else:
+            segments.append(segment)
+    return "/" + "/".join(segments) + ("/" if path.endswith("/") else "")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/feedback",
+        "/v1/feedback/",
+        "/v1/feedback//",
+        "/v1//feedback",
+        "/v1/./feedback",
+        "/v1/x/../feedback",
+        "/v1/feedback%2F",
+        "/v1/%66eedback",
+        "/V1/feedback",
+        "/v1/feedbackx",
+        "/v1/acme/feedback/users/u1",
+    ],
+)
+def test_waf_rule_covers_every_path_that_reaches_the_public_function(path):
+    scope = RESOURCES["PublicRoutesWebAcl"]["Properties"]["Rules"][0]["Statement"]["RateBasedStatement"]
+    statement = scope["ScopeDownStatement"]["RegexMatchStatement"]
+    assert [step["Type"] for step in statement["TextTransformations"]] == ["URL_DECODE", "NORMALIZE_PATH"]
+    pattern = re.compile(statement["RegexString"])
+    matched = RouteTable(api_routes(TEMPLATE)).match("POST", path)
+    reaches_feedback = matched is not None and matched.route.function_id == "FeedbackFunction"
+    for stage in ("/prod", ""):  # the default endpoint has the stage in the path, a custom domain may not
+        covered = pattern.search(_waf_normalised(stage + path)) is not None
+        assert covered or not reaches_feedback, f"{path} reaches the feedback function but escapes the rate rule"
+    if path in ("/v1/feedback", "/v1/feedback/"):
+        assert reaches_feedback  # API Gateway routes a trailing slash as the path without it
+    if path in ("/v1/acme/feedback/users/u1", "/V1/feedback", "/v1/feedbackx"):
+        assert pattern.search(_waf_normalised("/prod" + path)) is None  # authenticated or unknown: not rate-limited
 
 
 def test_public_routes_have_no_authorizer_and_every_other_route_has_one():
