@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 
 from agentfeedback.core.errors import ValidationFailed
@@ -28,3 +29,30 @@ def canonical_run_id(run_id: str) -> str:
         return str(uuid.UUID(run_id))
     except ValueError:
         return run_id
+
+
+MAX_USER_ID_CHARS = 256
+# Characters no end-user id may hold: they are invisible or reorder text wherever the id is shown.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def canonical_user_id(user_id: str, field: str = "user_id") -> str:
+    """The one form of an end-user id: Unicode NFC, surrounding white space removed.
+
+    "josé" typed as NFC or NFD is one user; " alice " is "alice". ValidationFailed (422, naming `field`) when
+    what is left is empty, longer than MAX_USER_ID_CHARS, or holds a control, line-separator or bidi character
+    (they hide or reorder text in operators' tools). Source: Unicode Standard Annex #15 (normalization forms).
+    """
+    canonical = unicodedata.normalize("NFC", user_id).strip()
+    if not canonical:
+        raise ValidationFailed(f"Invalid request: {field}: must not be empty or only white space.")
+    if len(canonical) > MAX_USER_ID_CHARS:
+        raise ValidationFailed(f"Invalid request: {field}: must be at most {MAX_USER_ID_CHARS} characters.")
+    for char in canonical:
+        if unicodedata.category(char) in _REFUSED_CATEGORIES or char in _BIDI_CONTROLS:
+            raise ValidationFailed(
+                f"Invalid request: {field}: must not contain control or text-direction characters "
+                f"(found U+{ord(char):04X})."
+            )
+    return canonical
