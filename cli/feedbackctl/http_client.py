@@ -70,8 +70,28 @@ def api_url(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[str, str]
 
 
 def path(*segments: str) -> str:
-    """A URL path from raw segments, each percent-encoded (a user id may hold '/', '@' or spaces)."""
+    """A URL path from raw segments, each percent-encoded (a segment may hold '/', '@' or spaces).
+
+    UserError for a segment `.` or `..`: every URL parser on the way removes it, whatever its encoding
+    (requests itself decodes %2E), so the request would reach another route. Such ids travel in a body or a query.
+    """
+    for segment in segments:
+        if segment in (".", ".."):
+            raise UserError(f"{segment!r} cannot be sent as part of a URL path (clients remove it)")
     return "/" + "/".join(quote(segment, safe="") for segment in segments)
+
+
+def query_string(params: Mapping[str, Any]) -> str:
+    """`name=value&...` for the values that are not None, each percent-encoded (RFC 3986).
+
+    A space is sent as %20, not as '+' (HTML forms' convention, which a server may keep as a plus); '%', '?',
+    '#', '&', '/' and non-ASCII text are all escaped, so a user id arrives exactly as given.
+    """
+    return "&".join(
+        f"{quote(name, safe='')}={quote(_query_value(value), safe='')}"
+        for name, value in params.items()
+        if value is not None
+    )
 
 
 class FeedbackApiClient:
@@ -111,11 +131,11 @@ class FeedbackApiClient:
         if not self._api_key:
             raise ApiClientError(NO_KEY_HINT)
         url = self.base_url + url_path
-        query = {name: _query_value(value) for name, value in (params or {}).items() if value is not None}
+        query = query_string(params or {})
         headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json", "User-Agent": USER_AGENT}
         try:
             response = self._session.request(
-                method, url, params=query, json=body, headers=headers, timeout=self._timeout
+                method, url, params=query or None, json=body, headers=headers, timeout=self._timeout
             )
         except requests.ConnectionError as exc:
             raise ApiClientError(

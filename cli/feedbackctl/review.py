@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from agentfeedback.core.errors import ValidationFailed
+from agentfeedback.core.ids import canonical_user_id
 from feedbackctl.errors import UserError
 from feedbackctl.http_client import API_KEY_ENV, API_URL_ENV, FeedbackApiClient, connection_options, path
 from feedbackctl.spreadsheet import safe_cell
@@ -68,6 +70,19 @@ def time_argument(value: str) -> str:
     return value.strip()
 
 
+def user_id_argument(value: str) -> str:
+    """An end-user id, as typed, once core.ids.canonical_user_id accepts it: a mistake is found before any request.
+
+    It is sent as typed: the server reads any spelling (NFC or NFD, surrounding white space) as the canonical
+    id, and also finds entries stored under that exact spelling before ids were canonical.
+    """
+    try:
+        canonical_user_id(value, field="an end-user id")
+    except ValidationFailed as exc:
+        raise argparse.ArgumentTypeError(exc.message.removeprefix("Invalid request: ")) from None
+    return value
+
+
 def _scope_options(with_window: bool = True) -> argparse.ArgumentParser:
     scope = argparse.ArgumentParser(add_help=False)
     scope.add_argument("--agent", required=True, help="the agent id")
@@ -81,7 +96,9 @@ def _scope_options(with_window: bool = True) -> argparse.ArgumentParser:
 def _filter_options() -> argparse.ArgumentParser:
     filters = argparse.ArgumentParser(add_help=False)
     filters.add_argument("--outcome", choices=["positive", "negative"], help="only this outcome")
-    filters.add_argument("--user-id", help="only this end user's feedback")
+    filters.add_argument(
+        "--user-id", type=user_id_argument, help="only this end user's feedback (any Unicode form of the id)"
+    )
     filters.add_argument("--version", help="only feedback on runs of this agent version id")
     comments = filters.add_mutually_exclusive_group()
     comments.add_argument(
@@ -394,7 +411,8 @@ def erase_user_command(args: argparse.Namespace) -> int:
             print("Nothing erased.", file=sys.stderr)
             return 1
     client = FeedbackApiClient.from_args(args)
-    result = client.delete(path("v1", args.tenant, "feedback", "users", args.user_id))
+    # The id travels in the body: a path cannot carry every id (`.` and `..` segments are dropped on the way).
+    result = client.post(path("v1", args.tenant, "feedback", "erasures"), {"user_id": args.user_id})
     erased = result["erased"]
     entries = "entry" if erased == 1 else "entries"
     print(visible(f"Erased {erased} feedback {entries} of end user {result['user_id']!r} in {where}."))
@@ -458,7 +476,12 @@ def register(subparsers: Any) -> None:
         description="Permanently delete every feedback entry of one end user in the tenant (all agents).",
         **common,
     )
-    erase.add_argument("user_id", metavar="USER_ID", help="the end user's id, as your front end sent it")
+    erase.add_argument(
+        "user_id",
+        metavar="USER_ID",
+        type=user_id_argument,
+        help="the end user's id, as your front end sent it (any Unicode form; surrounding spaces are ignored)",
+    )
     erase.add_argument("--tenant", default="_", help="the tenant (default: _ , the API key's own tenant)")
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     erase.set_defaults(handler=erase_user_command)

@@ -1,4 +1,9 @@
-"""Feedback review routes (API key required, tenant-scoped): list, summarise and erase feedback; read a run."""
+"""Feedback review routes (API key required, tenant-scoped): list, summarise and erase feedback; read a run.
+
+A user id enters as a query parameter (list), a path parameter (DELETE .../users/{user_id}) or in a body
+(POST .../erasures, the one that carries any id: a path loses `.` and `..`); each is read in any spelling
+(review.service.user_id_spellings).
+"""
 
 from typing import Annotated, Any
 
@@ -14,23 +19,24 @@ from agentfeedback.review.cursor import MAX_CURSOR_CHARS
 from agentfeedback.review.models import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
-    MAX_USER_ID_CHARS,
+    MAX_SENT_USER_ID_CHARS,
     ErasedUser,
+    ErasureRequest,
     FeedbackPage,
     FeedbackSummary,
     Outcome,
     RunDetail,
     RunFeedback,
 )
-from agentfeedback.review.service import Window, summary_window
-from agentfeedback.review.store import FeedbackFilter
+from agentfeedback.review.service import Window, feedback_filter, summary_window
 
 logger = Logger()
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_handlers(app, logger)
 
 RunId = Annotated[str, Path(min_length=1, max_length=128)]
-UserId = Annotated[str, Path(min_length=1, max_length=MAX_USER_ID_CHARS)]
+USER_ID_HELP = "An end user's id in any Unicode form (read as NFC, surrounding white space removed)."
+UserId = Annotated[str, Path(min_length=1, max_length=MAX_SENT_USER_ID_CHARS, description=USER_ID_HELP)]
 Time = Annotated[str | None, Query(max_length=40, description="ISO 8601 date or time; UTC unless an offset is given.")]
 Version = Annotated[str | None, Query(min_length=1, max_length=64, description="An agent version id.")]
 
@@ -45,7 +51,9 @@ def list_feedback(
     tenant: TenantPath,
     agent_id: AgentIdPath,
     outcome: Annotated[Outcome | None, Query()] = None,
-    user_id: Annotated[str | None, Query(min_length=1, max_length=MAX_USER_ID_CHARS)] = None,
+    user_id: Annotated[
+        str | None, Query(min_length=1, max_length=MAX_SENT_USER_ID_CHARS, description=USER_ID_HELP)
+    ] = None,
     version: Version = None,
     has_comment: Annotated[bool | None, Query()] = None,
     since: Time = None,
@@ -56,7 +64,7 @@ def list_feedback(
     return composition.review_service().list_feedback(
         caller_tenant(app, tenant),
         agent_id,
-        FeedbackFilter(outcome=outcome, user_id=user_id, version=version, has_comment=has_comment),
+        feedback_filter(outcome=outcome, user_id=user_id, version=version, has_comment=has_comment),
         Window.parse(since, until),
         limit,
         cursor,
@@ -84,6 +92,11 @@ def get_run_feedback(tenant: TenantPath, agent_id: AgentIdPath, run_id: RunId) -
 @app.delete("/v1/<tenant>/feedback/users/<user_id>")
 def erase_user(tenant: TenantPath, user_id: UserId) -> ErasedUser:
     return composition.review_service().erase_user(caller_tenant(app, tenant), _decoded("user_id", user_id))
+
+
+@app.post("/v1/<tenant>/feedback/erasures")
+def request_erasure(tenant: TenantPath, body: ErasureRequest) -> ErasedUser:
+    return composition.review_service().erase_user(caller_tenant(app, tenant), body.user_id)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

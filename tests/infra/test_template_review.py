@@ -236,6 +236,7 @@ REVIEW_ROUTES = {
     ("GET", "/v1/{tenant}/agents/{agent_id}/runs/{run_id}"),
     ("GET", "/v1/{tenant}/agents/{agent_id}/runs/{run_id}/feedback"),
     ("DELETE", "/v1/{tenant}/feedback/users/{user_id}"),
+    ("POST", "/v1/{tenant}/feedback/erasures"),
 }
 
 

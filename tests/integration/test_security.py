@@ -74,6 +74,7 @@ OTHER_TENANT_ROUTES = [
     ("GET", "/v1/globex/agents/x/runs/r", None),
     ("GET", "/v1/globex/agents/x/runs/r/feedback", None),
     ("DELETE", "/v1/globex/feedback/users/u", None),
+    ("POST", "/v1/globex/feedback/erasures", {"user_id": "u"}),
 ]
 
 

@@ -35,12 +35,16 @@ export interface SendFeedbackOptions extends RequestOptions {
   outcome: Outcome;
   /** Optional free text; blank or whitespace-only is sent as no comment. */
   comment?: string | null;
-  /** Your own id for the end user. One vote is kept per run and user; omit it for anonymous. */
+  /**
+   * Your own id for the end user. One vote is kept per run and user; omit it for anonymous. Sent in
+   * its one canonical form (see `canonicalUserID`), so any spelling of an id is the same user.
+   */
   userID?: string | null;
 }
 
 export interface GetFeedbackOptions extends RequestOptions {
   feedbackToken: string;
+  /** As in `sendFeedback`: sent in its canonical form. */
   userID?: string | null;
 }
 
@@ -62,8 +66,20 @@ export class FeedbackError extends Error {
 
 const OUTCOMES: readonly string[] = ["positive", "negative"];
 
+/**
+ * The form of an end-user id the API keeps: Unicode NFC, surrounding white space removed. "josé"
+ * typed as one code point or as "e" plus a combining accent is one user, and " alice " is "alice"
+ * (the server applies the same rule; doing it here keeps the request what the server stores).
+ * Blank, or no id at all, is `null`: the vote is anonymous.
+ */
+export function canonicalUserID(userID: string | null | undefined): string | null {
+  if (typeof userID !== "string") return null;
+  return userID.normalize("NFC").trim() || null;
+}
+
 export async function sendFeedback(options: SendFeedbackOptions): Promise<FeedbackEntry> {
-  const { feedbackToken, outcome, comment, userID } = options;
+  const { feedbackToken, outcome, comment } = options;
+  const userID = canonicalUserID(options.userID);
   requireToken(feedbackToken);
   if (!OUTCOMES.includes(outcome)) {
     throw new FeedbackError(0, "invalid_argument", 'outcome must be "positive" or "negative".');
@@ -88,7 +104,8 @@ export async function sendFeedback(options: SendFeedbackOptions): Promise<Feedba
 }
 
 export async function getFeedback(options: GetFeedbackOptions): Promise<SavedFeedback> {
-  const { feedbackToken, userID } = options;
+  const { feedbackToken } = options;
+  const userID = canonicalUserID(options.userID);
   requireToken(feedbackToken);
   const query = new URLSearchParams({ feedback_token: feedbackToken });
   if (userID) query.set("user_id", userID);

@@ -1,5 +1,6 @@
 export {
   FeedbackError,
+  canonicalUserID,
   feedbackUrl,
   getFeedback,
   sendFeedback,

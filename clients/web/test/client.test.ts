@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { FeedbackError, feedbackUrl, getFeedback, sendFeedback } from "../src/client";
+import { FeedbackError, canonicalUserID, feedbackUrl, getFeedback, sendFeedback } from "../src/client";
 
 type Call = { url: string; init: RequestInit };
 
@@ -216,5 +216,41 @@ describe("feedbackUrl", () => {
     expect(feedbackUrl("http://127.0.0.1:3000")).toBe("http://127.0.0.1:3000/v1/feedback");
     expect(feedbackUrl("http://127.0.0.1:3000/")).toBe("http://127.0.0.1:3000/v1/feedback");
     expect(feedbackUrl("/api/")).toBe("/api/v1/feedback");
+  });
+});
+
+describe("user ids", () => {
+  const NFC = "jos\u00e9";
+  const NFD = "jose\u0301";
+
+  it("sends one form of an id, NFC with surrounding white space trimmed, to POST and GET alike", async () => {
+    expect(NFC).not.toBe(NFD);
+    const api = fakeFetch(200, ENTRY);
+    await sendFeedback({ apiUrl: "https://a.test", feedbackToken: "t", outcome: "positive", userID: ` ${NFD}\n`, fetch: api.fetch });
+    await sendFeedback({ apiUrl: "https://a.test", feedbackToken: "t", outcome: "positive", userID: NFC, fetch: api.fetch });
+    await getFeedback({ apiUrl: "https://a.test", feedbackToken: "t", userID: `\t${NFD}\u00a0`, fetch: api.fetch });
+
+    expect(JSON.parse(String(api.calls[0]!.init.body)).user_id).toBe(NFC);
+    expect(JSON.parse(String(api.calls[1]!.init.body)).user_id).toBe(NFC);
+    expect(new URL(api.calls[2]!.url).searchParams.get("user_id")).toBe(NFC);
+  });
+
+  it("sends a blank id as none: the vote is anonymous", async () => {
+    const api = fakeFetch(200, ENTRY);
+    await sendFeedback({ apiUrl: "https://a.test", feedbackToken: "t", outcome: "negative", userID: " \t ", fetch: api.fetch });
+    await getFeedback({ apiUrl: "https://a.test", feedbackToken: "t", userID: "\n", fetch: api.fetch });
+    expect(JSON.parse(String(api.calls[0]!.init.body))).toEqual({ feedback_token: "t", outcome: "negative" });
+    expect(new URL(api.calls[1]!.url).searchParams.has("user_id")).toBe(false);
+  });
+
+  it("keeps every other character, the ones a URL would rewrite included", async () => {
+    const ids = [".", "..", "/", "%", "?", "#", "a b", "\u65e5\u672c", "a+b&c=d"];
+    for (const id of ids) expect(canonicalUserID(id)).toBe(id);
+    expect(canonicalUserID(null)).toBeNull();
+    expect(canonicalUserID(undefined)).toBeNull();
+
+    const api = fakeFetch(200, { outcome: null });
+    for (const id of ids) await getFeedback({ apiUrl: "https://a.test", feedbackToken: "t", userID: id, fetch: api.fetch });
+    expect(api.calls.map((call) => new URL(call.url).searchParams.get("user_id"))).toEqual(ids);
   });
 });

@@ -50,6 +50,9 @@ class FakeGateway(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._serve()
 
+    def do_POST(self) -> None:
+        self._serve()
+
     def _send(self, status: int, body: str, headers: dict[str, str] | None = None) -> None:
         data = body.encode()
         self.send_response(status)
@@ -63,7 +66,11 @@ class FakeGateway(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         split = urlsplit(self.path)
         query = {name: values[-1] for name, values in parse_qs(split.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else None
         self.server.requests.append((self.command, split.path, query))
+        self.server.targets.append(self.path)
+        self.server.bodies.append(json.loads(body) if body else None)
         if self.server.fail_on == len(self.server.requests):
             error = {"status_code": 503, "code": "service_unavailable", "message": "Storage is busy; retry shortly."}
             return self._send(503, json.dumps({"error": error}))
@@ -76,6 +83,7 @@ class FakeGateway(BaseHTTPRequestHandler):
             found = pattern.match(split.path)
             if found and method == self.command:
                 event = load_event(event_file, query=query or None, tenant=tenant)
+                event["body"] = body  # what was sent, never the sample event's own body
                 if not query:
                     event["queryStringParameters"] = event["multiValueQueryStringParameters"] = None
                 event["path"], event["resource"] = split.path, resource
@@ -91,6 +99,8 @@ class GatewayServer(ThreadingHTTPServer):
         self.routes = _review_routes()
         self.keys = {KEY: "acme", "afk_test_key_of_globex": "globex"}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.targets: list[str] = []  # each request's path and query string, as sent
+        self.bodies: list[object] = []  # each request's JSON body, or None
         self.fail_on: int | None = None
 
     @property

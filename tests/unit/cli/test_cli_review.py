@@ -260,7 +260,9 @@ def test_erase_user_needs_confirmation_then_erases(gateway, store, capsys, aws):
     assert out == f"Erased 2 feedback entries of end user {user_id!r} in your tenant.\n"
     assert [item["user_id"]["S"] for item in aws.items()] == ["someone-else"]
     [(method, url_path, _)] = gateway.requests
-    assert (method, url_path) == ("DELETE", "/v1/_/feedback/users/ana%2Btest%40example.com%2F1")
+    # The id travels in the body of POST .../erasures (a path cannot carry `.` or `..`): exactly as typed.
+    assert (method, url_path) == ("POST", "/v1/_/feedback/erasures")
+    assert gateway.bodies == [{"user_id": user_id}]
 
 
 # --- errors and help ----------------------------------------------------------------------------------

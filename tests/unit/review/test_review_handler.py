@@ -11,7 +11,7 @@ import pytest
 
 from agentfeedback import composition
 from agentfeedback.core.errors import UserLimitReached
-from agentfeedback.feedback.store import FeedbackStore, feedback_id
+from agentfeedback.feedback.store import FeedbackStore
 from agentfeedback.review import store as review_store
 from agentfeedback.review.cursor import encode_cursor
 from agentfeedback.review.store import FeedbackPosition
@@ -108,12 +108,12 @@ def assert_error(result, status, code, mentions=""):
 
 def test_list_is_newest_first_with_every_field(aws, invoke, store):
     vote(store, "run-1", "u1", "positive", T0, comment="Spot on")
-    vote(store, "run-2", None, "negative", T0 + timedelta(minutes=5), version="v2")
+    saved = vote(store, "run-2", None, "negative", T0 + timedelta(minutes=5), version="v2")
     body = listing(invoke)
     assert body["next_cursor"] is None
     newest, oldest = body["items"]
     assert newest == {
-        "id": feedback_id("run-2", None),
+        "id": saved.id,
         "agent_id": AGENT,
         "run_id": "run-2",
         "outcome": "negative",
@@ -507,6 +507,7 @@ ROUTES = [
     ("get_run", {}),
     ("get_run_feedback", {}),
     ("erase_user", {}),
+    ("request_erasure", {}),
 ]
 
 
@@ -536,6 +537,7 @@ def test_every_route_sees_only_the_callers_tenant(aws, invoke, store, runs, path
     assert_error(call(invoke, "get_run", path=path), 404, "not_found")
     assert_error(call(invoke, "get_run_feedback", path=path), 404, "not_found")
     assert call(invoke, "erase_user", path=path)[2] == {"user_id": "user-42", "erased": 0}
+    assert call(invoke, "request_erasure", path=path)[2] == {"user_id": "user-42", "erased": 0}
     assert len(aws.items()) == 1
 
     # ... and the same requests made with globex's key see globex's data.

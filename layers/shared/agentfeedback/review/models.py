@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from agentfeedback.feedback.models import MAX_USER_ID_CHARS, Outcome
+from agentfeedback.core.ids import MAX_USER_ID_CHARS
+from agentfeedback.feedback.models import Outcome
 from agentfeedback.feedback.store import FeedbackEntry
 from agentfeedback.review.satisfaction import VoteTally
 from agentfeedback.runs.models import RunVersion
@@ -14,6 +15,9 @@ from agentfeedback.runs.models import RunVersion
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 30
 FIGURE_DECIMALS = 4
+# A user id as sent, before core.ids.canonical_user_id: room for every spelling of an id of MAX_USER_ID_CHARS
+# (NFD at most quadruples a text: UAX #15, maximum expansion factor), so any accepted id can be asked for.
+MAX_SENT_USER_ID_CHARS = 4 * MAX_USER_ID_CHARS
 
 
 class FeedbackItem(BaseModel):
@@ -129,6 +133,21 @@ class FeedbackSummary(BaseModel):
     by_day: list[DayFigures] = Field(description="Oldest day first; days with neither runs nor votes are left out.")
 
 
+class ErasureRequest(BaseModel):
+    """`POST /v1/{tenant}/feedback/erasures`: the id travels in the body, so no client or proxy can rewrite it
+    (a path drops `.` and `..` segments and may decode `%2F`; a body carries any text)."""
+
+    # An erasure deletes data: a field it does not know (say, a hoped-for agent scope) is refused, not ignored.
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(
+        min_length=1,
+        max_length=MAX_SENT_USER_ID_CHARS,
+        description="The end user's id, as your front end sent it: any Unicode form, surrounding white space "
+        "ignored; control and text-direction characters are refused.",
+    )
+
+
 class ErasedUser(BaseModel):
-    user_id: str = Field(max_length=MAX_USER_ID_CHARS)
+    user_id: str = Field(max_length=MAX_USER_ID_CHARS, description="The end user's id in its canonical form.")
     erased: int = Field(description="How many feedback entries were deleted.")

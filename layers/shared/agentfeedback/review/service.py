@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from agentfeedback.core.errors import NotFound, ValidationFailed
-from agentfeedback.core.ids import canonical_run_id
+from agentfeedback.core.ids import canonical_run_id, canonical_user_id
 from agentfeedback.core.storage import TIMESTAMP_FORMAT
 from agentfeedback.review.cursor import decode_cursor, encode_cursor
 from agentfeedback.review.models import (
@@ -83,6 +84,33 @@ class Window:
             lowest=stored_time(self.since) if self.since else None,
             highest=stored_time(self.until - timedelta(microseconds=1)) if self.until else None,
         )
+
+
+def user_id_spellings(user_id: str) -> tuple[str, ...]:
+    """Every spelling one end user's entries may be stored under, the canonical id (core.ids) first.
+
+    Entries are stored under the canonical id. Those stored before ids were canonical may hold the decomposed
+    (NFD) spelling some keyboards send, or surrounding white space: the NFD form of the canonical id and the id
+    exactly as sent are looked up as well, so that no stored entry is out of reach of a filter or an erasure.
+    ValidationFailed (422) as canonical_user_id: empty, too long, control or text-direction characters.
+    """
+    canonical = canonical_user_id(user_id)
+    return tuple(dict.fromkeys((canonical, unicodedata.normalize("NFD", canonical), user_id)))
+
+
+def feedback_filter(
+    outcome: str | None = None,
+    user_id: str | None = None,
+    version: str | None = None,
+    has_comment: bool | None = None,
+) -> FeedbackFilter:
+    """The list filter from the query: a user id in any spelling matches that user's entries (user_id_spellings)."""
+    return FeedbackFilter(
+        outcome=outcome,
+        user_ids=user_id_spellings(user_id) if user_id is not None else (),
+        version=version,
+        has_comment=has_comment,
+    )
 
 
 def summary_window(since: str | None, until: str | None, now: datetime | None = None) -> Window:
@@ -249,13 +277,19 @@ class ReviewService:
         )
 
     def erase_user(self, tenant: str, user_id: str) -> ErasedUser:
-        """Delete every feedback entry of one end user in the tenant (all agents). Safe to repeat.
+        """Delete every feedback entry of one end user in the tenant (all agents), under any spelling of the id
+        (user_id_spellings). Safe to repeat. ValidationFailed (422) for an id no entry can be stored under.
 
         The by_user index is eventually consistent: an entry written a moment ago may be missed; repeating the
         request then erases it.
         """
         store = self._store
-        erased = sum(store.delete_user_entry(key, tenant, user_id) for key in store.user_entry_keys(tenant, user_id))
+        spellings = user_id_spellings(user_id)
+        erased = sum(
+            store.delete_user_entry(key, tenant, spelling)
+            for spelling in spellings
+            for key in store.user_entry_keys(tenant, spelling)
+        )
         # The user id itself is not logged: that would keep what the request asked to erase.
         logger.info("end-user feedback erased", extra={"tenant": tenant, "erased": erased})
-        return ErasedUser(user_id=user_id, erased=erased)
+        return ErasedUser(user_id=spellings[0], erased=erased)

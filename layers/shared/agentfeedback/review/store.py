@@ -25,14 +25,13 @@ _MAX_ROUND_TRIPS = 6
 
 @dataclass(frozen=True)
 class FeedbackFilter:
+    """What a listed entry must match; None (or no user ids) leaves that field open."""
+
     outcome: str | None = None
-    user_id: str | None = None
+    # The spellings one end user's entries may be stored under (review.service.user_id_spellings): any matches.
+    user_ids: tuple[str, ...] = ()
     version: str | None = None
     has_comment: bool | None = None
-
-    @property
-    def active(self) -> bool:
-        return any(value is not None for value in (self.outcome, self.user_id, self.version, self.has_comment))
 
 
 @dataclass(frozen=True)
@@ -117,15 +116,15 @@ class ReviewStore:
         """
         condition, names, values = _key_condition("tenant_agent", f"{tenant}#{agent_id}", times)
         checks = []
-        for attribute, value in (
-            ("outcome", filters.outcome),
-            ("user_id", filters.user_id),
-            ("version_id", filters.version),
-        ):
+        for attribute, value in (("outcome", filters.outcome), ("version_id", filters.version)):
             if value is not None:
                 names[f"#{attribute}"] = attribute
                 values[f":{attribute}"] = value
                 checks.append(f"#{attribute} = :{attribute}")
+        if filters.user_ids:
+            names["#user_id"] = "user_id"
+            values.update({f":user_id{index}": user_id for index, user_id in enumerate(filters.user_ids)})
+            checks.append(f"#user_id IN ({', '.join(f':user_id{index}' for index in range(len(filters.user_ids)))})")
         if filters.has_comment is not None:
             names["#comment"] = "comment"
             checks.append("attribute_exists(#comment)" if filters.has_comment else "attribute_not_exists(#comment)")
