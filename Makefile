@@ -137,7 +137,7 @@ validate: $(SAM_VENV)/.installed ## sam validate --lint (offline)
 # Precompiled .pyc roughly halve cold starts (Lambda's read-only /var/task cannot cache them); unchecked-hash keeps them valid whatever timestamps the zip gives the sources.
 build: $(SAM_VENV)/.installed ## sam build (no Docker needed), then precompile the bytecode for python3.12
 	$(SAM_ENV) $(SAM) build
-	$(LAMBDA_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
+	$(LAMBDA_PYTHON) scripts/precompile.py .aws-sam/build
 
 .PHONY: deploy
 deploy: build ## sam deploy (uses samconfig.toml; CONFIG_ENV=prod for production)

@@ -1,23 +1,30 @@
 """Cold start per function: a fresh Lambda-runtime interpreter imports the handler from the `sam build`
-output and serves one event from events/, with and without precompiled bytecode, beside `import boto3`.
+output and serves one event from events/, beside two floors: a bare `import boto3`, and a minimal handler.
+
+The minimal handler is what any feedback endpoint must do at least (bench/minimal_handler.py): import boto3,
+PyJWT and cryptography, verify the ES256 feedback token against its public key (given as PEM in an
+environment variable: a minimal handler would not fetch it from KMS) and send one `update_item` to the
+feedback table. It serves the feedback function's event, with the same token.
 
 Layout as in Lambda: the function's build folder first on sys.path (/var/task), then the layer's python/
-folder (/opt/python), then a stand-in for the runtime's own boto3 (/var/runtime: boto3 and s3transfer
-copied from the sam virtual environment; botocore and the rest come from the layer, which shadows the
-runtime's copies in Lambda too). Two copies of that tree are made per run: one without any .pyc (run
-with -B, so nothing is written: every process compiles everything, as Lambda does from a zip without .pyc
-on a read-only /var/task), and one precompiled with `compileall --invalidation-mode unchecked-hash` (what
-`make build` does). AWS calls go to moto in server mode on 127.0.0.1, seeded with the tables, the token
-key, an API key and the example agent; the environment is the template's, with the Lambda variables set,
-so Powertools' Tracer is on as in AWS (X-Ray segments go to 127.0.0.1:2000 over UDP, where nothing
-listens). Time is measured inside the child, from just before the handler import to the end of the first
-invocation (Lambda's Init + the first Duration); the interpreter's own start (the same for every row) is
-left out. Median of --repeat rounds (at least 3; fewer once --budget seconds have passed), interleaved.
+folder (/opt/python), then a stand-in for the runtime's own AWS SDK (/var/runtime: boto3, botocore and their
+dependencies copied from the sam virtual environment, which the layer does not ship). The tree is
+precompiled by scripts/precompile.py (what `make build` does); each row says how many modules its cold
+start still had to compile (0 unless a module the functions import was left out of the precompilation).
+With --no-pyc a second copy without any .pyc is measured too (run with -B: every process compiles
+everything, as Lambda does from a zip without .pyc on a read-only /var/task). AWS calls go to moto in
+server mode on 127.0.0.1, seeded with the tables, the token key, an API key and the example agent; the
+environment is the template's, with the variables Lambda sets.
+
+Time is measured inside the child, from just before the handler import to the end of the first invocation
+(Lambda's Init + the first Duration); the interpreter's own start (the same for every row) is left out.
+Rounds are interleaved (every row once per round, in a shuffled order), so that a noisy moment hits every
+row alike; the ratios to the floors are taken within each round, then summarised (min/median/max).
 On x86_64 the layer is built again for x86_64 (a template copy with arm64 replaced) into
 .aws-sam/bench-x86_64/, because the arm64 layer's compiled modules (pydantic_core, cryptography) cannot
-load here.
+load here. The interpreter is the one scripts/lambda_python.sh finds (python3.12, as the Lambda runtime).
 
-Usage: python bench/cold_start.py [--repeat 5] [--budget 120] [--no-build]
+Usage: python bench/cold_start.py [--repeat 10] [--no-pyc] [--no-build]
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -33,6 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,9 +61,12 @@ from local.template import (  # noqa: E402
     table_definitions,
 )
 
-PYENV = {"PYENV_VERSION": "3.11.7:3.12.1:3.13.0"}
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
+LAMBDA_PYTHON = ROOT / "scripts" / "lambda_python.sh"
+PRECOMPILE = ROOT / "scripts" / "precompile.py"
+MINIMAL_HANDLER = Path(__file__).resolve().parent / "minimal_handler.py"
 REGION = "us-east-1"
+TOKEN_PLACEHOLDER = "fb_REPLACE_WITH_A_TOKEN_FROM_make_token"
 # The event each function serves; any other function gets the first file of events/<its folder>/.
 EVENTS = {
     "feedback": "post_feedback.json",
@@ -63,7 +75,13 @@ EVENTS = {
     "authorizer": "token_authorizer.json",
     "review": "list_feedback.json",
 }
+# What /var/runtime holds besides the layer: the AWS SDK and its dependencies.
 RUNTIME_PACKAGES = ("boto3", "s3transfer", "botocore", "jmespath", "dateutil", "urllib3", "six.py")
+# The rows' names for the floors; the functions' rows are their template ids.
+BOTO3, MINIMAL = "import boto3", "minimal handler"
+MINIMAL_TASK = "MinimalHandler"
+# Issue 9's targets: the median cold start of each function over the minimal handler's, per round.
+TARGETS = {"feedback": 1.3, "authorizer": 1.2, "run": 1.6, "chat": 1.6, "review": 1.6}
 
 # Runs in the fresh interpreter. argv[1]: a JSON spec. Writes {"ms", "init_ms", "status"} to spec["out"].
 CHILD = r"""
@@ -100,31 +118,25 @@ else:
         status = str(response["statusCode"])
     else:
         status = response.get("policyDocument", {}).get("Statement", [{}])[0].get("Effect", "?")
+# Modules this cold start compiled from source (no .pyc beside them): none, when the tree is precompiled.
+from importlib.util import cache_from_source
+from os.path import exists
+compiled = sorted(
+    name for name, module in list(sys.modules.items())
+    if (getattr(module, "__file__", None) or "").endswith(".py") and not exists(cache_from_source(module.__file__))
+)
 with open(spec["out"], "w") as stream:
-    json.dump({"ms": (finished - started) * 1000, "init_ms": (initialised - started) * 1000, "status": status}, stream)
+    json.dump({"ms": (finished - started) * 1000, "init_ms": (initialised - started) * 1000, "status": status,
+               "compiled": compiled}, stream)
 """
 
 
-def find_python() -> tuple[str, str]:
-    """The Lambda runtime's interpreter (python3.12) if this machine has it, else this one; and a note."""
-    found = shutil.which("python3.12")
-    if found:
-        try:
-            executable = subprocess.run(
-                [found, "-c", "import sys; print(sys.executable)"],
-                env={**os.environ, **PYENV},
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=True,
-            ).stdout.strip()
-            return executable, f"python3.12 ({executable})"
-        except (subprocess.SubprocessError, OSError):
-            pass
-    return sys.executable, (
-        f"python3.12 not found: using {sys.executable} (Python {platform.python_version()}); "
-        "the layer's compiled modules are built for 3.12 and may fail to load"
-    )
+def find_python() -> str:
+    """The Lambda runtime's interpreter (python3.12), found as `make build` finds it; exits with what to install."""
+    done = subprocess.run([str(LAMBDA_PYTHON), "3.12"], capture_output=True, text=True, timeout=60)
+    if done.returncode or not done.stdout.strip():
+        raise SystemExit(done.stderr.strip() or "scripts/lambda_python.sh found no python3.12")
+    return done.stdout.strip()
 
 
 # -- the build ----------------------------------------------------------------------------------
@@ -135,8 +147,10 @@ def _newest_source_mtime() -> float:
     return max(path.stat().st_mtime for path in sources if path.is_file() and "__pycache__" not in path.parts)
 
 
-def build_dir(rebuild: bool) -> tuple[Path, str]:
+def build_dir(python: str, rebuild: bool) -> tuple[Path, str]:
     """A `sam build` output this machine can import: the project's own on arm64, an x86_64 one elsewhere."""
+    # sam build looks for python3.12 on PATH, as in the Makefile.
+    environment = {**os.environ, "PATH": f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     if platform.machine() in ("aarch64", "arm64"):
         target, note = ROOT / ".aws-sam" / "build", "the project's own build (.aws-sam/build, arm64)"
         if rebuild and not (target / "template.yaml").exists():
@@ -157,9 +171,7 @@ def build_dir(rebuild: bool) -> tuple[Path, str]:
             template.write_text(TEMPLATE_PATH.read_text().replace("arm64", "x86_64"))
             command = [str(SAM), "build", "--template-file", str(template), "--base-dir", str(ROOT)]
             command += ["--build-dir", str(target), "--cache-dir", str(base / "cache"), "--cached", "--parallel"]
-            done = subprocess.run(
-                command, cwd=ROOT, env={**os.environ, **PYENV}, capture_output=True, text=True, timeout=600
-            )
+            done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600)
             if done.returncode:
                 raise SystemExit(f"sam build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     if not stamp.exists():
@@ -168,7 +180,7 @@ def build_dir(rebuild: bool) -> tuple[Path, str]:
 
 
 def runtime_source() -> Path:
-    """Where to copy the runtime's boto3 from: the sam venv (Python 3.12), else this venv."""
+    """Where to copy the runtime's AWS SDK from: the sam venv (Python 3.12), else this venv."""
     for candidate in sorted((ROOT / ".venv-sam" / "lib").glob("python3*/site-packages")):
         if (candidate / "boto3").is_dir():
             return candidate
@@ -178,10 +190,13 @@ def runtime_source() -> Path:
 
 
 def make_tree(destination: Path, build: Path, layer_ids: list[str], function_ids: list[str]) -> None:
-    """destination/task/<Function>, destination/opt/<Layer>/python, destination/runtime: no .pyc anywhere."""
+    """destination/task/<Function> (and the minimal handler's), destination/opt/<Layer>/python,
+    destination/runtime: no .pyc anywhere."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for function_id in function_ids:
         shutil.copytree(build / function_id, destination / "task" / function_id, ignore=ignore)
+    (destination / "task" / MINIMAL_TASK).mkdir(parents=True)
+    shutil.copy2(MINIMAL_HANDLER, destination / "task" / MINIMAL_TASK / "app.py")
     for layer_id in layer_ids:
         shutil.copytree(build / layer_id / "python", destination / "opt" / layer_id / "python", ignore=ignore)
     source = runtime_source()
@@ -194,9 +209,8 @@ def make_tree(destination: Path, build: Path, layer_ids: list[str], function_ids
 
 
 def precompile(python: str, tree: Path) -> None:
-    # The same command as `make build`: unchecked-hash .pyc stay valid whatever the zip does to timestamps.
-    command = [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(tree)]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, timeout=600)
+    # What `make build` does to its output; here to the whole tree, the runtime's stand-in included.
+    subprocess.run([python, str(PRECOMPILE), str(tree)], check=True, stdout=subprocess.DEVNULL, timeout=600)
 
 
 # -- AWS, answered by moto on loopback ----------------------------------------------------------
@@ -206,13 +220,26 @@ def precompile(python: str, tree: Path) -> None:
 class FakeAws:
     endpoint: str
     environment: dict[str, str]  # the template's variables, resolved
-    events: dict[str, Path]  # function id -> the event file, with a real token / key filled in
+    events: dict[str, str]  # row -> its event (JSON text), with the API key filled in
+    public_key_pem: str  # the token key's public half, for the minimal handler
+    mint: Callable[[], str]  # a feedback token for a run of its own
+    scratch: Path
+
+    def event_file(self, row: str) -> Path:
+        """The row's event, with a token of a new run: every sample saves a first vote, as in the first round."""
+        path = self.scratch / f"event-{uuid.uuid4().hex}.json"
+        text = self.events[row]
+        if TOKEN_PLACEHOLDER in text:
+            text = text.replace(TOKEN_PLACEHOLDER, self.mint())
+        path.write_text(text)
+        return path
 
 
 def start_fake_aws(template: dict[str, Any], specs: dict[str, Any], scratch: Path) -> tuple[Any, FakeAws]:
     import logging
 
     import boto3
+    from cryptography.hazmat.primitives import serialization
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     from agentfeedback.keys.store import ApiKeyStore
@@ -248,10 +275,19 @@ def start_fake_aws(template: dict[str, Any], specs: dict[str, Any], scratch: Pat
         "acme", register["id"], register["input_schema"], register["output_schema"]
     )
     api_key, _ = ApiKeyStore(dynamodb, environment["API_KEYS_TABLE"]).create("acme", "bench")
-    token = TokenSigner(kms, environment["TOKEN_KEY_ID"], 30).mint(
-        TokenClaims(tenant="acme", agent_id="city-facts", run_id=f"run-{uuid.uuid4().hex[:12]}", version_id="1")
+    signer = TokenSigner(kms, environment["TOKEN_KEY_ID"], 30)
+
+    def mint() -> str:
+        run_id = f"run-{uuid.uuid4().hex[:12]}"
+        return signer.mint(TokenClaims(tenant="acme", agent_id="city-facts", run_id=run_id, version_id="1"))
+
+    der = kms.get_public_key(KeyId=environment["TOKEN_KEY_ID"])["PublicKey"]
+    public_key_pem = (
+        serialization.load_der_public_key(der)
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode("ascii")
     )
-    events: dict[str, Path] = {}
+    events: dict[str, str] = {}
     for function_id, spec in specs.items():
         folder = ROOT / "events" / spec.code_dir.name
         chosen = folder / EVENTS.get(spec.code_dir.name, "")
@@ -260,26 +296,26 @@ def start_fake_aws(template: dict[str, Any], specs: dict[str, Any], scratch: Pat
             if not candidates:
                 continue
             chosen = candidates[0]
-        text = chosen.read_text()
-        text = text.replace("fb_REPLACE_WITH_A_TOKEN_FROM_make_token", token)
-        text = text.replace("afk_REPLACE_WITH_YOUR_KEY", api_key)
-        events[function_id] = scratch / f"{function_id}.{chosen.name}"
-        events[function_id].write_text(text)
-    return server, FakeAws(endpoint=endpoint, environment=environment, events=events)
+        events[function_id] = chosen.read_text().replace("afk_REPLACE_WITH_YOUR_KEY", api_key)
+    feedback = next(function_id for function_id, spec in specs.items() if spec.code_dir.name == "feedback")
+    events[MINIMAL] = events[feedback]
+    fake = FakeAws(endpoint, environment, events, public_key_pem, mint, scratch)
+    return server, fake
 
 
 # -- measuring ----------------------------------------------------------------------------------
 
 
-def child_environment(fake: FakeAws, function_id: str, task_root: Path, home: Path) -> dict[str, str]:
+def child_environment(fake: FakeAws, function_name: str, task_root: Path, home: Path) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
         "LANG": "C.UTF-8",
         "TZ": "UTC",
         **fake.environment,
+        "MINIMAL_PUBLIC_KEY_PEM": fake.public_key_pem,
         # What the Lambda service sets.
-        "AWS_LAMBDA_FUNCTION_NAME": function_id,
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
@@ -306,35 +342,47 @@ class Sample:
     ms: float
     init_ms: float
     status: str
+    compiled: list[str]  # modules compiled from source during this cold start
 
 
-def measure(
-    python: str,
-    tree: Path,
-    function_id: str | None,
-    spec: Any,
-    fake: FakeAws,
-    layer_ids: list[str],
-    scratch: Path,
-    import_times: dict[str, float] | None = None,
-) -> Sample:
+@dataclass
+class Row:
+    name: str  # BOTO3, MINIMAL or a function id
+    task: str  # the folder under task/ it runs from
+    handler: str | None  # "module.function"; None for the bare import
+
+
+def measure(python: str, tree: Path, row: Row, fake: FakeAws, layer_ids: list[str], scratch: Path) -> Sample:
+    return _run(python, tree, row, fake, layer_ids, scratch, [])[0]
+
+
+def import_profile(
+    python: str, tree: Path, row: Row, fake: FakeAws, layer_ids: list[str], scratch: Path
+) -> list[tuple[str, int, int]]:
+    """One more cold start under -X importtime: (module, self us, cumulative us) per import, in order."""
+    return _run(python, tree, row, fake, layer_ids, scratch, ["-X", "importtime"])[1]
+
+
+def _run(
+    python: str, tree: Path, row: Row, fake: FakeAws, layer_ids: list[str], scratch: Path, flags: list[str]
+) -> tuple[Sample, list[tuple[str, int, int]]]:
     out = scratch / f"out-{uuid.uuid4().hex}.json"
-    task = tree / "task" / (function_id or next(iter(fake.events)))
+    event = fake.event_file(row.name) if row.handler else None
+    task = tree / "task" / row.task
     paths = [str(task), *(str(tree / "opt" / layer / "python") for layer in layer_ids), str(tree / "runtime")]
-    module, _, handler = (spec.handler if spec else "app.lambda_handler").rpartition(".")
+    module, _, handler = (row.handler or "app.lambda_handler").rpartition(".")
     child_spec = {
         "paths": paths,
-        "module": module if function_id else None,
+        "module": module if row.handler else None,
         "handler": handler,
-        "event": str(fake.events.get(function_id, "")) if function_id else "",
-        "function_name": function_id or "floor",
+        "event": str(event or ""),
+        "function_name": row.task,
         "out": str(out),
     }
     # -I: nothing from this machine's environment or user site; -S: no site-packages; -B: write no .pyc.
-    flags = ["-I", "-S", "-B", *(["-X", "importtime"] if import_times is not None else [])]
     done = subprocess.run(
-        [python, *flags, "-c", CHILD, json.dumps(child_spec)],
-        env=child_environment(fake, function_id or "floor", task, scratch),
+        [python, "-I", "-S", "-B", *flags, "-c", CHILD, json.dumps(child_spec)],
+        env=child_environment(fake, row.task, task, scratch),
         cwd=task,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -342,29 +390,87 @@ def measure(
         timeout=120,
     )
     if done.returncode or not out.exists():
-        raise RuntimeError(f"{function_id or 'import boto3'} failed:\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"{row.name} failed:\n{done.stderr[-2000:]}")
     result = json.loads(out.read_text())
     out.unlink()
-    if import_times is not None:
-        # "import time: self [us] | cumulative | name": self time summed per top-level package.
-        for line in done.stderr.splitlines():
-            fields = line.removeprefix("import time:").split("|")
-            if line.startswith("import time:") and len(fields) == 3 and fields[0].strip().isdigit():
-                top = fields[2].strip().split(".")[0]
-                import_times[top] = import_times.get(top, 0.0) + int(fields[0]) / 1000
-    return Sample(result["ms"], result["init_ms"], result["status"])
+    if event:
+        event.unlink()
+    imports = []
+    # "import time: self [us] | cumulative | name", the name indented by its depth.
+    for line in done.stderr.splitlines():
+        fields = line.removeprefix("import time:").split("|")
+        if line.startswith("import time:") and len(fields) == 3 and fields[0].strip().isdigit():
+            imports.append((fields[2].rstrip(), int(fields[0]), int(fields[1])))
+    return Sample(result["ms"], result["init_ms"], result["status"], result["compiled"]), imports
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def spread(values: list[float], digits: int = 0) -> str:
+    """min / median / max."""
+    low, middle, high = min(values), statistics.median(values), max(values)
+    return f"{low:.{digits}f} / {middle:.{digits}f} / {high:.{digits}f}"
+
+
+def print_table(mode: str, rows: list[Row], samples: dict[tuple[str, str], list[Sample]], targets: dict[str, float]):
+    def ratios(name: str, floor: str) -> list[float]:
+        # Per round: the row and its floor were measured in the same round, moments apart.
+        return [mine.ms / theirs.ms for mine, theirs in zip(samples[(name, mode)], samples[(floor, mode)], strict=True)]
+
+    header = (
+        f"{'row':<20} {'status':>6} {'ms min / median / max':>22} {'x minimal min/med/max':>22} "
+        f"{'x boto3 min/med/max':>20} {'init ms':>8} {'compiled':>8} {'target':>14}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        mine = samples[(row.name, mode)]
+        statuses = "/".join(sorted({sample.status for sample in mine}))
+        versus_minimal = ratios(row.name, MINIMAL)
+        target = targets.get(row.name)
+        verdict = ""
+        if target is not None:
+            met = statistics.median(versus_minimal) <= target
+            verdict = f"<= {target:.1f}x {'met' if met else 'MISSED'}"
+        compiled = sorted({name for sample in mine for name in sample.compiled})
+        print(
+            f"{row.name:<20} {statuses:>6} {spread([sample.ms for sample in mine]):>22} "
+            f"{spread(versus_minimal, 2):>22} {spread(ratios(row.name, BOTO3), 2):>20} "
+            f"{statistics.median(sample.init_ms for sample in mine):>8.0f} {len(compiled):>8} {verdict:>14}"
+        )
+        if compiled and mode == "pyc":
+            print(f"  {'':<18} compiled at cold start, left out by scripts/precompile.py: {', '.join(compiled)[:300]}")
+
+
+def print_imports(name: str, imports: list[tuple[str, int, int]]) -> None:
+    """Self time per top-level package, and the heaviest imports by cumulative time."""
+    by_package: dict[str, float] = {}
+    for module, self_us, _ in imports:
+        top = module.strip().split(".")[0]
+        by_package[top] = by_package.get(top, 0.0) + self_us / 1000
+    total = sum(by_package.values())
+    print(f"\nImports of {name} (precompiled, one -X importtime run), self time per top-level package:")
+    for package, ms in sorted(by_package.items(), key=lambda item: -item[1])[:12]:
+        print(f"  {package:<28} {ms:>7.0f} ms  {ms / total:>4.0%}")
+    print(f"  {'all imports':<28} {total:>7.0f} ms")
+    # The outermost imports of each package (depth <= 2), by cumulative time: what pulled the time in.
+    print("Heaviest imports by cumulative time (depth <= 2):")
+    shallow = [(module, cumulative) for module, _, cumulative in imports if len(module) - len(module.lstrip()) <= 4]
+    for module, cumulative in sorted(shallow, key=lambda item: -item[1])[:12]:
+        print(f"  {module.strip():<52} {cumulative / 1000:>7.0f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=5, help="fresh processes per function and mode (median)")
-    parser.add_argument("--budget", type=float, default=120, help="after 3 rounds, stop once this many s passed")
+    parser.add_argument("--repeat", type=int, default=10, help="interleaved rounds (fresh processes per row)")
+    parser.add_argument("--no-pyc", action="store_true", help="also measure a copy without .pyc (slow)")
     parser.add_argument("--no-build", action="store_true", help="use the existing build as it is")
     args = parser.parse_args(argv)
     started = time.monotonic()
 
-    python, python_note = find_python()
-    build, build_note = build_dir(rebuild=not args.no_build)
+    python = find_python()
+    build, build_note = build_dir(python, rebuild=not args.no_build)
     template = load_template()
     specs = {
         function_id: spec
@@ -372,67 +478,49 @@ def main(argv: list[str] | None = None) -> int:
         if spec.runtime.startswith("python") and (build / function_id).is_dir()
     }
     layer_ids = [layer_id for layer_id in resources_of_type(template, "AWS::Serverless::LayerVersion")]
+    targets = {
+        function_id: TARGETS[spec.code_dir.name] for function_id, spec in specs.items() if spec.code_dir.name in TARGETS
+    }
     with tempfile.TemporaryDirectory(prefix="cold-start-") as directory:
         scratch = Path(directory)
-        trees = {"no-pyc": scratch / "no-pyc", "pyc": scratch / "pyc"}
+        trees = {"pyc": scratch / "pyc", **({"no-pyc": scratch / "no-pyc"} if args.no_pyc else {})}
         for tree in trees.values():
             make_tree(tree, build, layer_ids, list(specs))
         precompile(python, trees["pyc"])
         prepared = time.monotonic()
         server, fake = start_fake_aws(template, specs, scratch)
-        targets: list[str | None] = [None, *[function_id for function_id in specs if function_id in fake.events]]
-        samples: dict[tuple[str | None, str], list[Sample]] = {(t, mode): [] for t in targets for mode in trees}
-        rounds = 0
-        import_times: dict[str, float] = {}
-        profiled = next((target for target in targets if target and "feedback" in target.lower()), targets[-1])
+        first_task = next(iter(specs))
+        rows = [
+            Row(BOTO3, first_task, None),
+            Row(MINIMAL, MINIMAL_TASK, "app.lambda_handler"),
+            *(Row(function_id, function_id, spec.handler) for function_id, spec in specs.items()),
+        ]
+        rows = [row for row in rows if row.handler is None or row.name in fake.events]
+        samples: dict[tuple[str, str], list[Sample]] = {(row.name, mode): [] for row in rows for mode in trees}
+        feedback = next(row for row in rows if row.name in specs and specs[row.name].code_dir.name == "feedback")
+        shuffled = random.Random(9)
         try:
-            while rounds < args.repeat and not (rounds >= 3 and time.monotonic() - prepared > args.budget):
-                rounds += 1
-                for target in targets:  # interleaved, so that a noisy moment hits every row alike
-                    for mode, tree in trees.items():
-                        spec = specs.get(target) if target else None
-                        samples[(target, mode)].append(measure(python, tree, target, spec, fake, layer_ids, scratch))
-            # Where the time goes: one more precompiled cold start of the feedback function, with -X importtime.
-            measure(python, trees["pyc"], profiled, specs.get(profiled or ""), fake, layer_ids, scratch, import_times)
+            for _round in range(args.repeat):
+                order = [(row, mode) for row in rows for mode in trees]
+                shuffled.shuffle(order)
+                for row, mode in order:
+                    samples[(row.name, mode)].append(measure(python, trees[mode], row, fake, layer_ids, scratch))
+            imports = import_profile(python, trees["pyc"], feedback, fake, layer_ids, scratch)
         finally:
             server.stop()
 
-    def median(target: str | None, mode: str, field: str = "ms") -> float:
-        return statistics.median(getattr(sample, field) for sample in samples[(target, mode)])
-
-    floor = {mode: median(None, mode) for mode in trees}
-    print(f"Cold start: import + init + one event, median of {rounds} fresh processes per cell")
-    print(f"  interpreter: {python_note}; machine {platform.machine()}")
+    print(f"Cold start: import + init + one event, {args.repeat} interleaved rounds of fresh processes")
+    print(f"  interpreter: {python} (scripts/lambda_python.sh); machine {platform.machine()}")
     print(f"  build: {build_note}")
-    print(f"  runtime boto3 stand-in copied from {runtime_source()}")
-    print(
-        "  AWS: moto server on 127.0.0.1 (its answers are inside the event time); Tracer on as in Lambda\n"
-        "  no-pyc: no .pyc anywhere, nothing written (-B); pyc: compileall --invalidation-mode unchecked-hash\n"
-    )
-    header = (
-        f"{'function':<20} {'event':<22} {'status':>6} {'no-pyc ms':>10} {'pyc ms':>8} {'pyc saves':>9} "
-        f"{'x floor no-pyc':>14} {'x floor pyc':>11} {'pyc init ms':>11}"
-    )
-    print(header)
-    print("-" * len(header))
-    print(
-        f"{'import boto3 (floor)':<20} {'-':<22} {'-':>6} {floor['no-pyc']:>10.0f} {floor['pyc']:>8.0f} "
-        f"{1 - floor['pyc'] / floor['no-pyc']:>9.0%} {1:>14.2f} {1:>11.2f} {floor['pyc']:>11.0f}"
-    )
-    for target in targets[1:]:
-        assert target is not None
-        no_pyc, pyc = median(target, "no-pyc"), median(target, "pyc")
-        statuses = {sample.status for mode in trees for sample in samples[(target, mode)]}
-        print(
-            f"{target:<20} {fake.events[target].name.split('.', 1)[1]:<22} {'/'.join(sorted(statuses)):>6} "
-            f"{no_pyc:>10.0f} {pyc:>8.0f} {1 - pyc / no_pyc:>9.0%} {no_pyc / floor['no-pyc']:>14.2f} "
-            f"{pyc / floor['pyc']:>11.2f} {median(target, 'pyc', 'init_ms'):>11.0f}"
-        )
-    print(f"\nImports of {profiled} (precompiled, one -X importtime run), self time per top-level package:")
-    total_import = sum(import_times.values())
-    for name, ms in sorted(import_times.items(), key=lambda item: -item[1])[:10]:
-        print(f"  {name:<28} {ms:>7.0f} ms  {ms / total_import:>4.0%}")
-    print(f"  {'all imports':<28} {total_import:>7.0f} ms")
+    print(f"  runtime AWS SDK stand-in copied from {runtime_source()}")
+    print("  AWS: moto server on 127.0.0.1 (its answers are inside the event time)")
+    print("  minimal handler: bench/minimal_handler.py (boto3 + PyJWT + cryptography, ES256 verify, one update_item)")
+    print("  ratios: per round (row / floor measured in the same round), then min / median / max")
+    for mode in trees:
+        what = "precompiled by scripts/precompile.py" if mode == "pyc" else "no .pyc anywhere, -B"
+        print(f"\n[{mode}: {what}]")
+        print_table(mode, rows, samples, targets)
+    print_imports(feedback.name, imports)
     print(f"\n({prepared - started:.0f} s to prepare the trees, {time.monotonic() - started:.0f} s in all)")
     return 0
 

@@ -6,7 +6,7 @@ one worker, so "the last post of a pair" is well defined; different pairs run co
 forged tokens (a genuine token whose run id was altered) are mixed in: they must be refused and leave
 nothing behind. Afterwards the feedback table is scanned (consistent reads) and must hold exactly one
 item per pair that got a 2xx, with the outcome and comment of its last accepted post and
-revision = its number of accepted posts.
+revision = its number of real changes (an accepted post that repeats the previous one changes nothing).
 
 Usage:
   python bench/load_feedback.py [--posts 2000] [--concurrency 16] [--runs 50] [--users 20]
@@ -324,6 +324,11 @@ class Report:
         return self.sent / self.elapsed_seconds if self.elapsed_seconds else float("nan")
 
 
+def _same(before: Post | None, post: Post) -> bool:
+    """Whether post says what the post before it said (then the server leaves the entry alone)."""
+    return before is not None and (before.outcome, before.comment or None) == (post.outcome, post.comment or None)
+
+
 def check(results: list[Result], items: list[dict[str, Any]], elapsed: float, unsent: int) -> Report:
     # Every pair's results are in sending order: one worker sent them one after the other.
     accepted: dict[tuple[str, str | None], list[Post]] = defaultdict(list)
@@ -367,9 +372,13 @@ def check(results: list[Result], items: list[dict[str, Any]], elapsed: float, un
             continue
         item, last = found[0], posts[-1]
         revision = int(item["revision"]["N"])
-        if not len(posts) <= revision <= len(posts) + uncertain[pair]:
+        # revision counts real changes: an accepted post that repeats the one before it changes nothing.
+        changes = sum(1 for before, post in zip([None, *posts], posts, strict=False) if not _same(before, post))
+        # A post whose answer was lost may or may not have been applied: then only the bounds are known.
+        low, high = (1, len(posts) + uncertain[pair]) if uncertain[pair] else (changes, changes)
+        if not low <= revision <= high:
             report.wrong_revision += 1
-            report.problems.append(f"revision: {pair} is at {revision} after {len(posts)} accepted posts")
+            report.problems.append(f"revision: {pair} is at {revision} after {changes} changes in {len(posts)} posts")
         if uncertain[pair]:
             continue  # a post whose answer was lost may have been the last one applied
         if item["outcome"]["S"] != last.outcome:

@@ -7,12 +7,12 @@ call. Every post is thus a first vote: with the per-run user cap on, that is its
 The token's public key is fetched once (moto's KMS, in-process) before timing starts, as in a warm
 container.
 
-- handler: functions/feedback/app.py's lambda_handler, i.e. Powertools' resolver with request and
-  response validation, CORS, the logger's Lambda context, the EMF metrics and the "feedback saved" log
-  line (written to stdout, which is /dev/null here). Tracer is off (outside Lambda it disables itself).
+- handler: functions/feedback/app.py's lambda_handler, i.e. the public request path (feedback.http: the
+  route, the body's checks, CORS, the JSON answer), the logger's Lambda context, the EMF metrics and the
+  "feedback saved" log line (written to stdout, which is /dev/null here).
 - minimal: json.loads of the body, TokenVerifier.verify (ES256, key cached), the handler's own
   FeedbackStore.save (builds the write's arguments and calls the same no-op client) and json.dumps.
-The ratio handler / minimal is the figure: what the framework costs per request.
+The ratio handler / minimal is the figure: what the handler's own work costs per request.
 Usage: python bench/warm_feedback.py [calls]
 """
 
@@ -144,7 +144,7 @@ def main(calls: int) -> None:
     median = {name: statistics.median(values) * 1000 for name, values in timings.items()}
     p90 = {name: statistics.quantiles(values, n=10)[-1] * 1000 for name, values in timings.items()}
     labels = {
-        "handler": "feedback lambda_handler (Powertools, validation, logs, metrics)",
+        "handler": "feedback lambda_handler (request checks, CORS, logs, metrics)",
         "minimal": "minimal: parse + ES256 verify + build the write (+ no-op call)",
         "verify": "of which ES256 verify alone (key cached)",
     }

@@ -1,4 +1,9 @@
-"""GET /openapi.json locally: the OpenAPI documents of the functions' Powertools resolvers, merged."""
+"""GET /openapi.json locally: the OpenAPI documents of the functions' resolvers, merged.
+
+A function's `app` documents its routes with `get_openapi_json_schema`: the Powertools resolvers do, and so
+does the public feedback function's, which answers without a framework and builds a Powertools resolver
+over the same routes (agentfeedback.feedback.openapi) only when asked for its document.
+"""
 
 from __future__ import annotations
 

@@ -8,13 +8,12 @@ A user id enters as a query parameter (list), a path parameter (DELETE .../users
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentfeedback import composition
-from agentfeedback.core.resolver import AgentIdPath, TenantPath, caller_tenant, install_error_handlers
+from agentfeedback.core.resolver import AgentIdPath, ApiResolver, TenantPath, caller_tenant, install_error_handlers
 from agentfeedback.review.cursor import MAX_CURSOR_CHARS
 from agentfeedback.review.models import (
     DEFAULT_PAGE_SIZE,
@@ -31,7 +30,7 @@ from agentfeedback.review.models import (
 from agentfeedback.review.service import Window, feedback_filter, summary_window
 
 logger = Logger()
-app = APIGatewayRestResolver(enable_validation=True)
+app = ApiResolver()
 install_error_handlers(app, logger)
 
 RunId = Annotated[str, Path(min_length=1, max_length=128)]

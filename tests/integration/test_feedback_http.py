@@ -109,13 +109,15 @@ def test_anonymous_feedback_has_its_own_single_slot(stack, mint_token, feedback_
 
 def test_concurrent_posts_for_the_same_pair_leave_one_item(stack, mint_token, feedback_items):
     token = mint_token()
-    outcomes = ["positive", "negative"] * 10
+    # Each post says something new (its own comment), so each is a real change whatever order they land in.
+    posts = [(outcome, f"click {n}") for n, outcome in enumerate(["positive", "negative"] * 10)]
 
-    def post(outcome: str) -> int:
-        return post_feedback(stack, {"feedback_token": token, "outcome": outcome, "user_id": "clicker"}).status_code
+    def post(vote: tuple[str, str]) -> int:
+        body = {"feedback_token": token, "outcome": vote[0], "comment": vote[1], "user_id": "clicker"}
+        return post_feedback(stack, body).status_code
 
     with ThreadPoolExecutor(max_workers=20) as pool:
-        statuses = list(pool.map(post, outcomes))
+        statuses = list(pool.map(post, posts))
 
     assert statuses == [200] * 20
     items = feedback_items(claims_of(token)["run"])
@@ -131,7 +133,7 @@ def test_concurrent_saves_are_atomic_in_dynamodb_local(stack, settings, feedback
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         entries = list(
-            pool.map(lambda n: store.save(claims, "clicker", ("positive", "negative")[n % 2], None), range(20))
+            pool.map(lambda n: store.save(claims, "clicker", ("positive", "negative")[n % 2], f"c{n}"), range(20))
         )
 
     assert sorted(entry.revision for entry in entries) == list(range(1, 21))

@@ -15,17 +15,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import jwt
 from botocore.exceptions import BotoCoreError, ClientError
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from jwt.utils import der_to_raw_signature
 
 from agentfeedback.core.errors import InvalidFeedbackToken, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
+# PyJWT and cryptography (~30 ms to import) load on the first signature or verification: the functions that
+# only name claims or limits (review) never pay for them.
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
     from mypy_boto3_kms import KMSClient
 
 TOKEN_PREFIX = "fb_"
@@ -60,11 +59,16 @@ def _b64url(data: bytes) -> str:
 
 def key_fingerprint(public_key: ec.EllipticCurvePublicKey) -> str:
     """The `kid`: a digest of the public key, so tokens name their key without naming the KMS key."""
+    from cryptography.hazmat.primitives import serialization
+
     der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return _b64url(hashlib.sha256(der).digest()[:12])
 
 
 def _fetch_public_key(kms: KMSClient, key_id: str) -> ec.EllipticCurvePublicKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     try:
         der = kms.get_public_key(KeyId=key_id)["PublicKey"]
     except (BotoCoreError, ClientError) as exc:
@@ -114,6 +118,9 @@ class TokenSigner:
             SigningAlgorithm="ECDSA_SHA_256",
         )["Signature"]
         # KMS returns a DER signature; JOSE wants the raw 64-byte r||s form.
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from jwt.utils import der_to_raw_signature
+
         signature = der_to_raw_signature(der_signature, ec.SECP256R1())
         return f"{TOKEN_PREFIX}{signing_input}.{_b64url(signature)}"
 
@@ -163,6 +170,8 @@ class TokenVerifier:
         return self._keys
 
     def verify(self, token: str) -> TokenClaims:
+        import jwt
+
         if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX):
             raise InvalidFeedbackToken(f"it must start with '{TOKEN_PREFIX}'")
         if len(token) > MAX_TOKEN_CHARS:

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import json
 import os
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from agentfeedback import composition
 from agentfeedback.chat.models import ChatCompletionRequest
+from agentfeedback.core.errors import ValidationFailed
+from agentfeedback.core.http_api import NOT_AN_OBJECT
 from agentfeedback.feedback.models import FeedbackRequest
+from agentfeedback.feedback.validation import parse_vote
 from agentfeedback.runs.models import BindEnvironmentRequest, RegisterAgentRequest, RunRequest, VersionProperties
-from tests.helpers import load_event
+from tests.helpers import FakeContext, load_event, load_handler
 
 PROPERTY = settings(
     max_examples=int(os.environ.get("PROPERTY_EXAMPLES") or 150),  # more with `make fuzz`
@@ -163,3 +168,128 @@ def test_feedback_get_with_any_query_is_never_a_5xx(aws, invoke, query, valid_to
     assert_answered_without_5xx((status, _, body))
     if status == 200:
         assert body["outcome"] is None
+
+
+# -- the public function's light path (feedback.validation, feedback.http) against the documented models ------
+
+
+def pydantic_problems(value: object) -> list[str] | None:
+    """FeedbackRequest's verdict as the documented resolver words it: None when valid, else its problems."""
+    try:
+        FeedbackRequest.model_validate(value)
+    except ValidationError as exc:
+        return list(
+            dict.fromkeys(
+                f"{error['loc'][0]}: {error['msg']}" if error["loc"] else NOT_AN_OBJECT for error in exc.errors()
+            )
+        )
+    return None
+
+
+@PROPERTY
+@given(value=near(FEEDBACK_FIELDS) | json_values | st.dictionaries(st.sampled_from(list(FEEDBACK_FIELDS)), json_values))
+def test_light_vote_check_agrees_with_the_model(value):
+    expected = pydantic_problems(value)
+    try:
+        vote = parse_vote(value)
+    except ValidationFailed as exc:
+        assert expected is not None, f"refused what the model accepts: {exc.message}"
+        assert exc.message == f"Invalid request: {'; '.join(expected)}."
+        return
+    assert expected is None, f"accepted what the model refuses: {expected}"
+    assert vote._asdict() == FeedbackRequest.model_validate(value).model_dump()
+
+
+surrogates = st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=2)
+
+
+@pytest.mark.parametrize("field", ["feedback_token", "comment", "user_id"])
+@given(text=surrogates)
+def test_light_vote_check_refuses_lone_surrogates_as_the_model_does(field, text):
+    value = {"feedback_token": "fb_x", "outcome": "positive", field: text}
+    with pytest.raises(ValidationFailed) as refused:
+        parse_vote(value)
+    assert refused.value.message == f"Invalid request: {'; '.join(pydantic_problems(value))}."
+
+
+ORIGINS = ["https://app.example.com", "https://evil.example", ""]
+ALLOWED_ORIGINS = ["https://app.example.com,https://admin.example.com", "*"]  # the setting: two sites, or any
+CONTENT_TYPES = ["application/json", "application/json; charset=utf-8", "text/plain", "", None]
+QUERY_NAMES = ["feedback_token", "user_id", "other"]
+
+
+@st.composite
+def feedback_events(draw, aws):
+    """API Gateway events as the public function may receive them, valid and not, with a real token or not."""
+    method = draw(st.sampled_from(["POST", "POST", "GET", "GET", "OPTIONS", "DELETE"]))
+    event = load_event("feedback/get_feedback.json" if method == "GET" else "feedback/post_feedback.json")
+    event["httpMethod"] = event["requestContext"]["httpMethod"] = method
+    if draw(st.integers(0, 9)) == 0:
+        event["path"] = event["resource"] = "/v1/other"
+    token = aws.mint(run_id=f"run-{uuid.uuid4().hex}") if draw(st.booleans()) else None
+    origin = draw(st.sampled_from(ORIGINS))
+    for headers in (event["headers"], event["multiValueHeaders"]):
+        headers.pop("Origin", None)
+        headers.pop("Content-Type", None)
+    if origin:
+        event["headers"]["Origin"], event["multiValueHeaders"]["Origin"] = origin, [origin]
+    content_type = draw(st.sampled_from(CONTENT_TYPES))
+    if content_type is not None:
+        event["headers"]["Content-Type"], event["multiValueHeaders"]["Content-Type"] = content_type, [content_type]
+    if method == "GET":
+        query = draw(st.dictionaries(st.sampled_from(QUERY_NAMES), st.lists(st.text(max_size=300), max_size=2)))
+        if draw(st.booleans()):
+            query["feedback_token"] = [token or draw(st.text(min_size=1, max_size=40))]
+        event["multiValueQueryStringParameters"] = query or None
+        event["queryStringParameters"] = {name: values[-1] for name, values in query.items() if values} or None
+        return event
+    plausible = st.fixed_dictionaries(
+        {"feedback_token": st.text(min_size=1, max_size=40), "outcome": st.sampled_from(["positive", "negative"])},
+        optional={"comment": st.text(max_size=50) | st.none(), "user_id": st.text(max_size=20) | st.none()},
+    )
+    body = draw(plausible | near(FEEDBACK_FIELDS) | json_values)
+    if token and isinstance(body, dict):
+        body["feedback_token"] = token
+    if isinstance(body, dict) and draw(st.integers(0, 5)) == 0:
+        body["pad"] = "x" * (16 * 1024)
+    text = json.dumps(body) if draw(st.integers(0, 5)) else draw(st.text(max_size=30))
+    if draw(st.integers(0, 5)) == 0:
+        raw = text.encode() if draw(st.booleans()) else draw(st.binary(max_size=40))
+        event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
+    else:
+        event["body"] = text if text or draw(st.booleans()) else None
+    return event
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_public_path_answers_as_the_documented_resolver(aws, monkeypatch, data):
+    """Status, body and headers alike (CORS, preflight, 404, 413/415/400/422 and their messages, 401, 200)."""
+    monkeypatch.setenv("ALLOWED_ORIGINS", data.draw(st.sampled_from(ALLOWED_ORIGINS)))
+    composition.reset()
+    handler = load_handler("feedback")
+    documented = handler.app.documented()
+    request = data.draw(feedback_events(aws), label="event")
+    light = handler.lambda_handler(copy.deepcopy(request), FakeContext())
+    reference = documented.resolve(copy.deepcopy(request), FakeContext())
+    handler.metrics.clear_metrics()
+    event(f"{request['httpMethod']} {light['statusCode']}")  # --hypothesis-show-statistics: what was covered
+    for response in (light, reference):
+        response["body"] = json.loads(response["body"]) if response["body"] else response["body"]
+        response["multiValueHeaders"] = dict(response["multiValueHeaders"])
+    if request["httpMethod"] == "POST" and json_array(request) and light["statusCode"] == 422:
+        # Powertools reads a JSON array's first item as the body (meant for form fields); the documented body,
+        # and so the public path, is an object.
+        assert light["body"]["error"]["message"] == f"Invalid request: {NOT_AN_OBJECT}."
+        assert reference["statusCode"] == 422
+        return
+    assert light == reference
+
+
+def json_array(event: dict) -> bool:
+    """Whether the event's body is a non-empty JSON array."""
+    try:
+        raw = base64.b64decode(event["body"]) if event.get("isBase64Encoded") else event["body"]
+        return bool(isinstance(body := json.loads(raw), list) and body)
+    except (TypeError, ValueError):
+        return False

@@ -155,7 +155,7 @@ def test_an_erasure_request_is_tenant_scoped(aws, invoke, store):
         ({"user_id": 42}, 422, "validation_error", "user_id"),
         ({"user_id": "user-42", "agent_id": "support-bot"}, 422, "validation_error", "agent_id"),
         ({"user_id": "x" * (MAX_SENT_USER_ID_CHARS + 1)}, 422, "validation_error", "user_id"),
-        (["user-42"], 422, "validation_error", "JSON object"),
+        (["user-42"], 400, "invalid_json", "JSON object"),
         ("user-42", 400, "invalid_json", "JSON"),
     ],
 )

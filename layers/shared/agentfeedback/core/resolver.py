@@ -6,9 +6,8 @@ Domain errors become responses through `core.http_api`, the one mapping; this mo
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -26,13 +25,27 @@ from agentfeedback.core.errors import (
     InternalError,
     InvalidJson,
     NotFound,
-    PayloadTooLarge,
     ServiceUnavailable,
     Unauthorized,
-    UnsupportedMediaType,
-    ValidationFailed,
 )
-from agentfeedback.core.http_api import MAX_BODY_BYTES, error_json, status_of
+from agentfeedback.core.http_api import (
+    CORS_ALLOW_HEADERS,
+    CORS_MAX_AGE_SECONDS,
+    JSON_MEDIA_TYPE,
+    MAX_BODY_BYTES,
+    NOT_AN_OBJECT,
+    body_bytes,
+    cors_headers,
+    error_json,
+    invalid_request,
+    parse_json_object,
+    proxy_error,
+    request_refusal,
+    status_of,
+    too_large,
+    unsupported_media_type,
+    with_standard_headers,
+)
 from agentfeedback.core.ids import AGENT_ID_REGEX
 from agentfeedback.core.storage import unavailable
 
@@ -42,6 +55,8 @@ if TYPE_CHECKING:
     from pydantic.json_schema import JsonSchemaValue
     from pydantic_core import CoreSchema
 
+
+_logger = Logger(child=True)
 
 # Path parameters every authenticated route shares (the authorizer has already checked the key).
 TenantPath = Annotated[str, Path(min_length=1, max_length=63)]
@@ -53,10 +68,78 @@ def cors_config(allowed_origins: tuple[str, ...]) -> CORSConfig:
     return CORSConfig(
         allow_origin=first,
         extra_origins=extra or None,
-        # The workflowai SDK always sends Authorization; the public routes ignore it but must allow it.
-        allow_headers=["Content-Type", "Authorization"],
-        max_age=600,
+        allow_headers=list(CORS_ALLOW_HEADERS),
+        max_age=CORS_MAX_AGE_SECONDS,
     )
+
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def with_canonical_media_type(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with a JSON Content-Type spelled as Powertools expects: media types are case-insensitive
+    (RFC 9110, 8.3.1), so `Application/JSON; charset=UTF-8` is JSON too. Other headers are left as sent."""
+    changed: dict[str, Any] = {}
+    for field in ("headers", "multiValueHeaders"):
+        headers = event.get(field) or {}
+        for name, value in headers.items():
+            if name.lower() != "content-type":
+                continue
+            values = value if isinstance(value, list) else [value]
+            fixed = []
+            for text in values:
+                media_type, separator, parameters = str(text).partition(";")
+                canonical = media_type.strip().lower()
+                fixed.append(canonical + separator + parameters if canonical == JSON_MEDIA_TYPE else text)
+            if fixed != values:
+                changed[field] = {**headers, name: fixed if isinstance(value, list) else fixed[0]}
+    return {**event, **changed} if changed else event
+
+
+def body_refusal(event: dict[str, Any], max_body_bytes: int | None = None) -> DomainError | None:
+    """What the shared body rules say of a request before any route sees it: 413 past max_body_bytes, then,
+    for a JSON (or undeclared) body of a POST, PUT or PATCH, core.http_api.parse_json_object's 400."""
+    if str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
+        return None
+    raw = body_bytes(event.get("body"), bool(event.get("isBase64Encoded")))
+    if max_body_bytes is not None and len(raw) > max_body_bytes:
+        return too_large(max_body_bytes)
+    headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+    if unsupported_media_type(headers.get("content-type")) is not None:
+        return None  # Powertools answers it: 415 through validation_error
+    try:
+        parse_json_object(raw)
+    except InvalidJson as refused:
+        return refused
+    return None
+
+
+class ApiResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver with validation, plus the rules every route shares, applied before it:
+    media types compared case-insensitively, and bodies parsed by the one parser with its limits (depth,
+    number length, a JSON object, no NaN or Infinity), so a bad body is a 400 on every route."""
+
+    def __init__(self, allowed_origins: tuple[str, ...] = (), max_body_bytes: int | None = None) -> None:
+        super().__init__(enable_validation=True, cors=cors_config(allowed_origins) if allowed_origins else None)
+        self._allowed_origins = allowed_origins
+        self._max_body_bytes = max_body_bytes
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        event = with_canonical_media_type(dict(event))
+        # An unknown route is a 404 whatever its body; the body rules are for requests a route will take.
+        refused = body_refusal(event, self._max_body_bytes) if self._has_route(event) else None
+        if refused is None:
+            vary = {"Vary": "Origin"} if self._allowed_origins and "*" not in self._allowed_origins else {}
+            return with_standard_headers(super().resolve(event, context), vary)
+        _logger.info("request refused", extra={"code": refused.code, "reason": refused.message})
+        headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+        return proxy_error(refused, cors_headers(headers.get("origin"), self._allowed_origins))
+
+    def _has_route(self, event: Mapping[str, Any]) -> bool:
+        """Whether a route of this resolver takes the event's method and path (matched as Powertools does)."""
+        method, path = str(event.get("httpMethod", "")).upper(), str(event.get("path", ""))
+        routes = self._static_routes + self._dynamic_routes
+        return any(route.method == method and route.rule.match(path) for route in routes)
 
 
 def error_response(error: DomainError) -> Response[str]:
@@ -67,17 +150,12 @@ def error_response(error: DomainError) -> Response[str]:
 
 def body_size(app: APIGatewayRestResolver) -> int:
     """The body's size in bytes as sent, also when it is not UTF-8 text (decoding it would raise)."""
-    event = app.current_event
-    if not event.body:
-        return 0
-    if event.is_base64_encoded:
-        return len(base64.b64decode(event.body))
-    return len(event.body.encode("utf-8", errors="surrogatepass"))
+    return len(body_bytes(app.current_event.body, bool(app.current_event.is_base64_encoded)))
 
 
 def ensure_body_within_limit(app: APIGatewayRestResolver, limit: int = MAX_BODY_BYTES) -> None:
     if body_size(app) > limit:
-        raise PayloadTooLarge(f"The request body is larger than {limit // 1024} KiB.")
+        raise too_large(limit)
 
 
 def _field_name(location: Any) -> str:
@@ -88,25 +166,20 @@ def _field_name(location: Any) -> str:
 def validation_error(
     app: APIGatewayRestResolver, exc: RequestValidationError | RequestUnsupportedContentType
 ) -> DomainError:
-    """Turn pydantic's findings into one message that names each offending field."""
-    if body_size(app) > MAX_BODY_BYTES:
-        return PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
-    content_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type and content_type != "application/json":
-        return UnsupportedMediaType(
-            f"Send the body as JSON with Content-Type: application/json, not {content_type[:60]}."
-        )
+    """Turn pydantic's findings into one message that names each offending field (after 413 and 415)."""
     errors = list(exc.errors())
+    found: DomainError
     if any(error.get("type") == "json_invalid" for error in errors):
-        return InvalidJson("The request body is not valid JSON.")
-    problems = []
-    for error in errors:
-        field = _field_name(error.get("loc", ()))
-        if field == "request body":
-            problems.append("the request body must be a JSON object")
-        else:
-            problems.append(f"{field}: {error.get('msg', 'invalid value')}")
-    return ValidationFailed("Invalid request: " + "; ".join(dict.fromkeys(problems)) + ".")
+        found = InvalidJson("The request body is not valid JSON.")
+    else:
+        problems = []
+        for error in errors:
+            field = _field_name(error.get("loc", ()))
+            problems.append(
+                NOT_AN_OBJECT if field == "request body" else f"{field}: {error.get('msg', 'invalid value')}"
+            )
+        found = invalid_request(problems)
+    return request_refusal(found, body_size(app), app.current_event.headers.get("content-type"))
 
 
 def caller_tenant(app: APIGatewayRestResolver, path_tenant: str) -> str:

@@ -1,17 +1,18 @@
-"""Request and response shapes of the public feedback routes."""
+"""Request and response shapes of the public feedback routes, as pydantic models: the documented contract.
+
+The public function checks requests with `feedback.validation` (no pydantic at its cold start), whose limits
+these models use; `feedback.openapi` documents the routes with them, and a property test holds both to the
+same verdicts.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentfeedback.feedback.validation import MAX_COMMENT_CHARS, MAX_USER_ID_CHARS, Outcome
 from agentfeedback.tokens import MAX_TOKEN_CHARS
 
-MAX_COMMENT_CHARS = 5000
-MAX_USER_ID_CHARS = 256
-
-Outcome = Literal["positive", "negative"]
+__all__ = ["MAX_COMMENT_CHARS", "MAX_USER_ID_CHARS", "FeedbackRequest", "FeedbackResponse", "FeedbackState", "Outcome"]
 
 
 class FeedbackRequest(BaseModel):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from agentfeedback.feedback.models import FeedbackRequest, FeedbackResponse, FeedbackState
+from agentfeedback.core.ids import canonical_user_id
 from agentfeedback.feedback.store import FeedbackEntry, FeedbackStore
+from agentfeedback.feedback.validation import Vote
 from agentfeedback.tokens import TokenVerifier
 
 logger = Logger(child=True)
@@ -19,39 +20,51 @@ class FeedbackService:
         self._verifier = verifier
         self._store = store
 
-    def submit(self, request: FeedbackRequest) -> FeedbackEntry:
+    def submit(self, vote: Vote) -> FeedbackEntry:
         """Save the vote; InvalidFeedbackToken, Conflict, UserLimitReached or ServiceUnavailable otherwise."""
         # Tenant, agent, run and version come from the signed token, never from the request body.
-        claims = self._verifier.verify(request.feedback_token)
+        claims = self._verifier.verify(vote.feedback_token)
         return self._store.save(
             claims,
-            user_id=request.user_id or None,
-            outcome=request.outcome,
-            comment=request.comment or None,
+            user_id=_user(vote.user_id),
+            outcome=vote.outcome,
+            comment=vote.comment or None,
         )
 
-    def read(self, feedback_token: str, user_id: str | None) -> FeedbackState:
-        """The saved vote of (run, user), or outcome null when there is none."""
+    def read(self, feedback_token: str, user_id: str | None) -> dict[str, str | None]:
+        """The saved vote of (run, user) as feedback.models.FeedbackState: {"outcome", "comment"}, both null
+        when this user has not voted yet."""
         claims = self._verifier.verify(feedback_token)
-        entry = self._store.get(claims.run_id, user_id or None)
+        entry = self._store.read(claims, _user(user_id))
         if entry is None:
-            return FeedbackState(outcome=None)
-        return FeedbackState(outcome=entry.outcome, comment=entry.comment)  # type: ignore[arg-type]
+            return {"outcome": None, "comment": None}
+        return {"outcome": entry.outcome, "comment": entry.comment}
+
+
+def _user(user_id: str | None) -> str | None:
+    """Absent or empty: the run's anonymous slot; otherwise the one canonical form (core.ids.canonical_user_id)."""
+    return canonical_user_id(user_id) if user_id else None
 
 
 def record_feedback(metrics: Metrics, entry: FeedbackEntry) -> None:
     """EMF metrics (feedback by agent and outcome; first-time vs changed votes) and one log line for review.
 
-    `metrics` must be the handler's own instance: extra dimension sets live on the instance, not shared.
+    Feedback counts votes cast: a first vote (FirstVotes) or a changed outcome (ChangedVotes). A change of
+    comment alone publishes zeros, and a save that changed nothing (an identical repost, a retried write)
+    publishes nothing. `metrics` must be the handler's own instance: extra dimension sets live on the
+    instance, not shared.
     """
+    if entry.change == "none":
+        logger.info("feedback unchanged", extra={"tenant": entry.tenant, "run_id": entry.run_id})
+        return
     metrics.add_dimension(name="agent", value=entry.agent_id)
     metrics.add_dimension(name="outcome", value=entry.outcome)
     # The same figures without the agent: the dashboard's and the alarm's all-agents satisfaction.
     metrics.add_dimensions(service=metrics.provider.service or "agent-feedback", outcome=entry.outcome)
-    first_vote = entry.revision == 1
-    metrics.add_metric(name="Feedback", unit=MetricUnit.Count, value=1)
+    first_vote, changed_vote = entry.change == "created", entry.change == "outcome"
+    metrics.add_metric(name="Feedback", unit=MetricUnit.Count, value=1 if first_vote or changed_vote else 0)
     metrics.add_metric(name="FirstVotes", unit=MetricUnit.Count, value=1 if first_vote else 0)
-    metrics.add_metric(name="ChangedVotes", unit=MetricUnit.Count, value=0 if first_vote else 1)
+    metrics.add_metric(name="ChangedVotes", unit=MetricUnit.Count, value=1 if changed_vote else 0)
     # Read by the dashboard's "latest comments" table. No user id: erasing a user cannot reach the logs.
     fields: dict[str, object] = {
         "tenant": entry.tenant,
@@ -66,10 +79,6 @@ def record_feedback(metrics: Metrics, entry: FeedbackEntry) -> None:
     logger.info("feedback saved", extra=fields)
 
 
-def to_response(entry: FeedbackEntry) -> FeedbackResponse:
-    return FeedbackResponse(
-        id=entry.id,
-        outcome=entry.outcome,  # type: ignore[arg-type]
-        comment=entry.comment,
-        user_id=entry.user_id,
-    )
+def to_response(entry: FeedbackEntry) -> dict[str, str | None]:
+    """The saved entry as feedback.models.FeedbackResponse: {"id", "outcome", "comment", "user_id"}."""
+    return {"id": entry.id, "outcome": entry.outcome, "comment": entry.comment, "user_id": entry.user_id}

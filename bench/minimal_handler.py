@@ -1,0 +1,30 @@
+"""The cold-start floor of a feedback endpoint (bench/cold_start.py runs it as a function of its own).
+
+The least any handler must do to save one vote: verify the ES256 feedback token with PyJWT and cryptography
+against the token key's public half (as PEM in MINIMAL_PUBLIC_KEY_PEM: a minimal handler would not ask KMS),
+then send one `update_item` to the feedback table. No framework, no validation beyond the token, no
+metrics or logs: a floor to compare the real function with, not a handler to deploy.
+"""
+
+import json
+import os
+
+import boto3
+import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+dynamodb = boto3.client("dynamodb")
+public_key = load_pem_public_key(os.environ["MINIMAL_PUBLIC_KEY_PEM"].encode("ascii"))
+table = os.environ["FEEDBACK_TABLE"]
+
+
+def lambda_handler(event, context):
+    body = json.loads(event["body"])
+    claims = jwt.decode(body["feedback_token"].removeprefix("fb_"), public_key, algorithms=["ES256"])
+    dynamodb.update_item(
+        TableName=table,
+        Key={"pk": {"S": f"{claims['run']}#{body.get('user_id') or ''}"}},
+        UpdateExpression="SET outcome = :outcome",
+        ExpressionAttributeValues={":outcome": {"S": body["outcome"]}},
+    )
+    return {"statusCode": 200, "body": json.dumps({"outcome": body["outcome"]})}
