@@ -3,18 +3,24 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentfeedback import composition
 from agentfeedback.chat.models import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, UsageChunk
 from agentfeedback.chat.service import stream_chunks
-from agentfeedback.core.resolver import caller_tenant, install_error_handlers, server_sent_events, streamed_responses
+from agentfeedback.core.resolver import (
+    ApiResolver,
+    caller_tenant,
+    install_error_handlers,
+    server_sent_events,
+    streamed_responses,
+)
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
+app = ApiResolver()
 install_error_handlers(app, logger)
 
 

@@ -4,7 +4,7 @@ import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from agentfeedback import composition
 from agentfeedback.core.resolver import (
     AgentIdPath,
+    ApiResolver,
     TenantPath,
     caller_tenant,
     install_error_handlers,
@@ -34,7 +35,7 @@ from agentfeedback.runs.registry import stable_uid
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
+app = ApiResolver()
 install_error_handlers(app, logger)
 
 SchemaId = Annotated[int, Path(ge=1)]

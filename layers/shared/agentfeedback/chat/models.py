@@ -12,12 +12,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class TextPart(BaseModel):
+class _Model(BaseModel):
+    # Validators are built on first use, not at import: a cold start builds only the models its request
+    # touches (a plain completion builds none of the chunk shapes).
+    model_config = ConfigDict(defer_build=True)
+
+
+class TextPart(_Model):
     type: Literal["text"]
     text: str
 
 
-class ChatMessageIn(BaseModel):
+class ChatMessageIn(_Model):
     role: Literal["system", "developer", "user", "assistant"]
     content: str | list[TextPart] | None = None
     name: str | None = None
@@ -28,11 +34,11 @@ class ChatMessageIn(BaseModel):
         return self.content or ""
 
 
-class StreamOptions(BaseModel):
+class StreamOptions(_Model):
     include_usage: bool | None = None
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(_Model):
     # Extra fields are collected (not rejected by pydantic) so the 400 can name every unsupported one.
     model_config = ConfigDict(extra="allow")
 
@@ -57,7 +63,7 @@ class ChatCompletionRequest(BaseModel):
 RESPONSE_CONFIG = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
-class AssistantMessage(BaseModel):
+class AssistantMessage(_Model):
     model_config = RESPONSE_CONFIG
 
     role: Literal["assistant"] = "assistant"
@@ -65,7 +71,7 @@ class AssistantMessage(BaseModel):
     refusal: None = None
 
 
-class Choice(BaseModel):
+class Choice(_Model):
     model_config = RESPONSE_CONFIG
 
     index: int
@@ -77,13 +83,13 @@ class Choice(BaseModel):
     cost_usd: float
 
 
-class Usage(BaseModel):
+class Usage(_Model):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
 
 
-class ChatCompletion(BaseModel):
+class ChatCompletion(_Model):
     model_config = RESPONSE_CONFIG
 
     id: str = Field(description="chatcmpl-<run id>")
@@ -94,30 +100,30 @@ class ChatCompletion(BaseModel):
     usage: Usage
 
 
-class RoleDelta(BaseModel):
+class RoleDelta(_Model):
     """The first chunk's delta: who speaks, no text yet."""
 
     role: Literal["assistant"]
     content: str
 
 
-class ContentDelta(BaseModel):
+class ContentDelta(_Model):
     content: str
 
 
-class EmptyDelta(BaseModel):
+class EmptyDelta(_Model):
     """The last choice chunk's delta: nothing more to add."""
 
     model_config = ConfigDict(extra="forbid")
 
 
-class ChunkChoice(BaseModel):
+class ChunkChoice(_Model):
     index: int
     delta: RoleDelta | ContentDelta
     finish_reason: None
 
 
-class FinalChunkChoice(BaseModel):
+class FinalChunkChoice(_Model):
     """The last choice chunk carries what the non-streamed choice does besides the message."""
 
     model_config = RESPONSE_CONFIG
@@ -130,7 +136,7 @@ class FinalChunkChoice(BaseModel):
     cost_usd: float
 
 
-class ChatCompletionChunk(BaseModel):
+class ChatCompletionChunk(_Model):
     model_config = RESPONSE_CONFIG
 
     id: str
@@ -140,7 +146,7 @@ class ChatCompletionChunk(BaseModel):
     choices: list[ChunkChoice | FinalChunkChoice]
 
 
-class UsageChunk(BaseModel):
+class UsageChunk(_Model):
     """Sent after the last choice chunk when the request asks for stream_options.include_usage."""
 
     model_config = RESPONSE_CONFIG

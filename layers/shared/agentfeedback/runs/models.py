@@ -8,10 +8,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentfeedback.core.ids import AGENT_ID_REGEX
 
+
+class _Model(BaseModel):
+    # Validators are built on first use, not at import: a cold start builds only the models its request
+    # touches (a run builds RunRequest and RunResponse, not the version or registration shapes).
+    model_config = ConfigDict(defer_build=True)
+
+
 AgentId = Annotated[str, Field(min_length=1, max_length=64, pattern=AGENT_ID_REGEX)]
 
 
-class VersionProperties(BaseModel):
+class VersionProperties(_Model):
     """How an agent runs: which model, with which instructions. The same properties, the same version id."""
 
     model_config = ConfigDict(extra="forbid")
@@ -23,20 +30,20 @@ class VersionProperties(BaseModel):
     provider: str | None = Field(default=None, max_length=64, description="Accepted for SDK compatibility; unused.")
 
 
-class RegisterAgentRequest(BaseModel):
+class RegisterAgentRequest(_Model):
     id: AgentId
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
 
 
-class RegisterAgentResponse(BaseModel):
+class RegisterAgentResponse(_Model):
     id: str
     schema_id: int
     uid: int
     tenant_uid: int
 
 
-class RunRequest(BaseModel):
+class RunRequest(_Model):
     # Fields the WorkflowAI SDKs send that do not change our behaviour are accepted and ignored.
     model_config = ConfigDict(extra="ignore")
 
@@ -49,19 +56,19 @@ class RunRequest(BaseModel):
     use_fallback: str | list[str] | None = None
 
 
-class RunVersion(BaseModel):
+class RunVersion(_Model):
     id: str
     properties: dict[str, Any]
 
 
-class PartialRun(BaseModel):
+class PartialRun(_Model):
     """A streamed run's first event: the output, with none of the fields that tell the SDKs a run is complete."""
 
     id: str
     task_output: dict[str, Any]
 
 
-class RunResponse(BaseModel):
+class RunResponse(_Model):
     id: str
     task_output: dict[str, Any]
     version: RunVersion
@@ -71,7 +78,7 @@ class RunResponse(BaseModel):
     feedback_token: str | None
 
 
-class SavedVersionResponse(BaseModel):
+class SavedVersionResponse(_Model):
     # Built from the registry's SavedVersion.
     model_config = ConfigDict(from_attributes=True)
 
@@ -81,16 +88,16 @@ class SavedVersionResponse(BaseModel):
     created_at: str
 
 
-class VersionList(BaseModel):
+class VersionList(_Model):
     versions: list[SavedVersionResponse]
     environments: dict[str, int] = Field(description="The saved version number each bound environment points at.")
 
 
-class EnvironmentBinding(BaseModel):
+class EnvironmentBinding(_Model):
     environment: str
     version: int = Field(description="The saved version number the environment now points at.")
     version_id: str
 
 
-class BindEnvironmentRequest(BaseModel):
+class BindEnvironmentRequest(_Model):
     version: int = Field(ge=1)

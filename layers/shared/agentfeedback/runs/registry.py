@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from agentfeedback.core.errors import NotFound, ServiceUnavailable, ValidationFailed
 from agentfeedback.core.ids import validate_agent_id
 from agentfeedback.core.storage import Put, Query, Table, utc_now
-from agentfeedback.runs.schemas import check_schema
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -176,6 +175,9 @@ class AgentRegistry:
 
     def register(self, tenant: str, agent_id: str, input_schema: dict[str, Any], output_schema: dict[str, Any]) -> int:
         validate_agent_id(agent_id)
+        # Imported here: the schema compiler (fastjsonschema) is for registration and runs, not for chat.
+        from agentfeedback.runs.schemas import check_schema
+
         check_schema(input_schema, "input_schema")
         check_schema(output_schema, "output_schema")
         schemas = {"input": input_schema, "output": output_schema}

@@ -1,0 +1,118 @@
+"""Bodies that are not a JSON object within limits, and media types, on every route that takes a body:
+one parser (core.http_api.parse_json_object), one answer (400 invalid_json naming the problem), nothing stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agentfeedback.core.errors import InvalidJson
+from agentfeedback.core.http_api import MAX_JSON_DEPTH, MAX_NUMBER_CHARS, parse_json_object
+from tests.helpers import load_event
+
+# (function, event file) of every route whose request has a body.
+BODY_ROUTES = [
+    ("feedback", "feedback/post_feedback.json"),
+    ("run", "run/register_agent.json"),
+    ("run", "run/run_agent.json"),
+    ("run", "run/save_version.json"),
+    ("run", "run/bind_environment.json"),
+    ("chat", "chat/chat_completion.json"),
+    ("review", "review/request_erasure.json"),
+]
+
+# Each a body text that is not a JSON object within the limits, and what the 400 must mention.
+BAD_BODIES = {
+    "huge-integer": ('{"outcome": ' + "9" * 4301 + "}", "longer than"),
+    "infinity": ('{"task_input": {"x": Infinity}}', "Infinity"),
+    "nan": ('{"x": NaN}', "NaN"),
+    "minus-infinity": ('{"x": -Infinity}', "Infinity"),
+    "float-overflow": ('{"x": 1e999}', "out of range"),
+    "deep": ('{"x": ' + "[" * 5000 + "]" * 5000 + "}", "deeper"),
+    "array": ('[{"outcome": "positive"}]', "JSON object"),
+    "string": ('"hello"', "JSON object"),
+    "number": ("42", "JSON object"),
+    "null": ("null", "JSON object"),
+    "empty": ("", "empty"),
+    "not-json": ("{outcome: positive", "not valid JSON"),
+}
+
+
+def stored_items(aws) -> int:
+    tables = aws.dynamodb.list_tables()["TableNames"]
+    return sum(aws.dynamodb.scan(TableName=table, Select="COUNT")["Count"] for table in tables)
+
+
+@pytest.mark.parametrize(("function", "event_file"), BODY_ROUTES, ids=[f"{f}:{e}" for f, e in BODY_ROUTES])
+@pytest.mark.parametrize("case", sorted(BAD_BODIES))
+def test_a_body_that_is_not_a_json_object_within_limits_is_400_everywhere(aws, invoke, function, event_file, case):
+    text, mentions = BAD_BODIES[case]
+    before = stored_items(aws)
+    status, _, body = invoke(function, load_event(event_file, body=text))
+    assert status == 400, body
+    assert body["error"]["code"] == "invalid_json" and mentions in body["error"]["message"], body
+    assert stored_items(aws) == before  # nothing stored
+
+
+@pytest.mark.parametrize("content_type", ["Application/JSON", "APPLICATION/json; charset=UTF-8", "application/json"])
+def test_media_types_compare_case_insensitively_on_every_route(aws, invoke, content_type):
+    token = aws.mint()
+    vote = {"feedback_token": token, "outcome": "positive"}
+    assert (
+        invoke("feedback", load_event("feedback/post_feedback.json", body=vote, **{"Content-Type": content_type}))[0]
+        == 200
+    )
+    register = {"id": "city", "input_schema": {"type": "object"}, "output_schema": {"type": "object"}}
+    status, _, body = invoke(
+        "run", load_event("run/register_agent.json", body=register, **{"Content-Type": content_type})
+    )
+    assert status == 200, body
+    chat = {"model": "offline", "messages": [{"role": "user", "content": "Hi"}]}
+    status, _, body = invoke(
+        "chat", load_event("chat/chat_completion.json", body=chat, **{"Content-Type": content_type})
+    )
+    assert status == 200, body
+
+
+def test_another_media_type_is_still_415(aws, invoke):
+    register = {"id": "city", "input_schema": {"type": "object"}, "output_schema": {"type": "object"}}
+    status, _, body = invoke(
+        "run", load_event("run/register_agent.json", body=register, **{"Content-Type": "text/plain"})
+    )
+    assert status == 415 and body["error"]["code"] == "unsupported_media_type"
+
+
+def test_limits_are_what_they_say():
+    assert parse_json_object(b'{"n": ' + b"9" * MAX_NUMBER_CHARS + b"}")["n"] > 0
+    nested = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
+    assert parse_json_object(f'{{"x": {nested}}}'.encode())
+    with pytest.raises(InvalidJson):
+        parse_json_object(f'{{"x": [{nested}]}}'.encode())
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.text(max_size=8), json_values, max_size=4))
+def test_any_json_object_within_limits_parses_to_itself(value):
+    text = json.dumps(value)
+    if len(max((token for token in text.replace(",", " ").replace(":", " ").split()), default="", key=len)) > 60:
+        return  # a long number token: the limit's own business
+    assert parse_json_object(text.encode()) == value
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=200))
+def test_any_bytes_either_parse_to_an_object_or_are_invalid_json(raw):
+    try:
+        assert isinstance(parse_json_object(raw), dict)
+    except InvalidJson as refused:
+        assert refused.message
