@@ -17,15 +17,18 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.lambda_runtime import FunctionError, FunctionTimeout, LocalFunctions
+from local.mock_integration import MockIntegration
 from local.routing import RouteMatch, RouteTable
 from local.template import (
     ApiRoute,
+    Resolver,
     TemplateError,
     TokenAuthorizer,
     api_routes,
     api_stage,
     authorizers,
     gateway_response,
+    mock_routes,
 )
 
 logger = logging.getLogger(__name__)
@@ -115,14 +118,17 @@ class ApiGateway:
         region: str = "us-east-1",
         account_id: str = "123456789012",
         extra_routes: Mapping[tuple[str, str], Callable[[], Any]] | None = None,
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
+        """`parameters` overrides template parameters where the gateway itself reads them (mock integrations)."""
         self._template = template
         self._functions = functions
         self._region = region
         self._account_id = account_id
         self._extra_routes = dict(extra_routes or {})
         routes = api_routes(template)
-        self._routes = RouteTable(routes)
+        mocks = mock_routes(template, Resolver(template, parameter_overrides=dict(parameters or {})))
+        self._routes = RouteTable([*routes, *mocks])
         api_ids = {route.api_id for route in routes}
         self._stages = {api_id: api_stage(template, api_id) for api_id in api_ids}
         self._authorizers = {api_id: authorizers(template, api_id) for api_id in api_ids}
@@ -154,6 +160,8 @@ class ApiGateway:
                 if extra is not None:
                     return self._json_response(200, extra(), request_id)
                 raise _Refused("MISSING_AUTHENTICATION_TOKEN", f"no route for {request.method} {path}")
+            if match.route.mock is not None:
+                return self._mock_response(match.route.mock, request, request_id)
             event = self._proxy_event(request, match, path, split.query, request_id)
             if match.route.authorizer:
                 event["requestContext"]["authorizer"] = self._authorize(match.route, request, event)
@@ -164,6 +172,10 @@ class ApiGateway:
         except Exception:
             logger.exception("the local gateway failed on %s %s", request.method, path)
             return self._gateway_response(api_id, "DEFAULT_5XX", request_id)
+
+    def _mock_response(self, mock: MockIntegration, request: HttpRequest, request_id: str) -> HttpResponse:
+        status, headers, body = mock.answer(dict(request.headers))
+        return HttpResponse(status, [*headers.items(), ("x-amzn-RequestId", request_id)], body)
 
     def _gateway_response(self, api_id: str, response_type: str, request_id: str) -> HttpResponse:
         response = gateway_response(self._template, api_id, response_type)

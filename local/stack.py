@@ -156,6 +156,7 @@ class LocalStack:
             REGION,
             ACCOUNT_ID,
             extra_routes={("GET", "/openapi.json"): self.openapi},
+            parameters=self._parameter_overrides(),
         )
         self._server = GatewayServer(self._gateway, self._port, self._access_log)
         self._server.start()
@@ -226,6 +227,17 @@ class LocalStack:
             self._attributes[f"{logical_id}.Arn"] = description["TableArn"]
             if "LatestStreamArn" in description:
                 self._attributes[f"{logical_id}.StreamArn"] = description["LatestStreamArn"]
+
+    def _parameter_overrides(self) -> dict[str, str]:
+        """The template parameters behind overridden variables (ALLOWED_ORIGINS is `!Ref AllowedOrigins`), so
+        that what API Gateway reads from a parameter itself (a mock integration's template) agrees."""
+        parameters = self._template.get("Parameters") or {}
+        return {
+            expression["Ref"]: self._overrides[name]
+            for spec in functions(self._template).values()
+            for name, expression in spec.environment.items()
+            if name in self._overrides and isinstance(expression, dict) and expression.get("Ref") in parameters
+        }
 
     def _function_environment(self, resolver: Resolver) -> dict[str, str]:
         """All functions share this process, so their variables are merged; a clash is reported."""

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from local.mock_integration import MockIntegration
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
 IMPLICIT_API_ID = "ServerlessRestApi"
@@ -296,6 +298,7 @@ class ApiRoute:
     path: str
     method: str  # upper case; ANY matches every method
     authorizer: str | None
+    mock: MockIntegration | None = None  # answered by API Gateway itself (function_id is then "")
 
 
 def api_properties(template: Mapping[str, Any], api_id: str) -> dict[str, Any]:
@@ -326,6 +329,23 @@ def api_routes(template: Mapping[str, Any]) -> list[ApiRoute]:
                     authorizer=None if authorizer in (None, "NONE") else authorizer,
                 )
             )
+    return routes
+
+
+def mock_routes(template: Mapping[str, Any], resolver: Resolver | None = None) -> list[ApiRoute]:
+    """The methods that Api resources' DefinitionBody answer with a mock integration (no function), with
+    their parameters resolved by `resolver` (template defaults when None)."""
+    resolver = resolver or Resolver(template)
+    routes = []
+    for api_id, properties in resources_of_type(template, "AWS::Serverless::Api").items():
+        definition = properties.get("DefinitionBody") or {}
+        for path, operations in (definition.get("paths") or {}).items():
+            for method, operation in operations.items():
+                integration = operation.get("x-amazon-apigateway-integration") if isinstance(operation, dict) else None
+                if not integration or integration.get("type") != "mock":
+                    continue
+                mock = MockIntegration.from_definition(resolver.resolve(operation))
+                routes.append(ApiRoute("", f"{method.upper()} {path} (mock)", api_id, path, method.upper(), None, mock))
     return routes
 
 

@@ -22,6 +22,7 @@ from local.template import (
     functions,
     gateway_response,
     load_template,
+    mock_routes,
     references_resources,
     table_definitions,
 )
@@ -114,9 +115,13 @@ def test_functions_get_globals_and_layers(template):
 
 def test_public_feedback_routes_come_from_the_template(template):
     routes = {(route.method, route.path): route for route in api_routes(template)}
-    for method in ("POST", "GET", "OPTIONS"):
+    for method in ("POST", "GET"):
         route = routes[(method, "/v1/feedback")]
         assert route.function_id == "FeedbackFunction" and route.authorizer is None
+    # The preflight is API Gateway's own answer (a mock integration), not a function's route.
+    assert ("OPTIONS", "/v1/feedback") not in routes
+    [preflight] = [route for route in mock_routes(template) if route.path == "/v1/feedback"]
+    assert preflight.method == "OPTIONS" and preflight.function_id == "" and preflight.mock is not None
 
 
 def test_gateway_responses_use_the_templates_error_shape(template):
