@@ -353,6 +353,12 @@ def test_without_tenant_and_agent_the_widget_asks_for_them(mixed):
     assert "Enter a tenant and an agent, then choose Apply." in page.visible and page.rows == []
 
 
+@pytest.mark.parametrize("odd", [None, [], "describe", 42])
+def test_an_event_that_is_not_an_object_asks_for_tenant_and_agent(aws, odd):
+    markup = load_handler("feedback_widget").lambda_handler(odd, FakeContext())
+    assert "Enter a tenant and an agent, then choose Apply." in Page(markup).visible
+
+
 def test_dark_theme_uses_the_dark_palette(store):
     vote(store, "run-1", "u1", "positive", T0)
     assert 'class="fb fb-dark"' in render(context={"theme": "dark"})

@@ -33,9 +33,11 @@ class FeedbackWidget:
     def answer(self, event: Mapping[str, Any], function_arn: str, request_id: str = "") -> str:
         """HTML for the widget (or a popup), the documentation in Markdown for a `describe` call. Never raises:
         a problem is a message in the widget, and the logs get the cause (never a comment or a user id)."""
+        if not isinstance(event, Mapping):
+            event = {}
         if is_describe(event):
             return DOCS
-        request = read_widget_event(event if isinstance(event, Mapping) else {})
+        request = read_widget_event(event)
         try:
             if request.filters.problems:
                 raise invalid_request(request.filters.problems)
