@@ -323,6 +323,12 @@ class LocalStack:
         assert self._gateway is not None, "the stack is not running"
         self._gateway.forget_authorizations()
 
+    def invoke(self, function_id: str, event: Any) -> Any:
+        """Invoke one of the template's functions directly, as Lambda's Invoke API would: for those that no API
+        route reaches (the dashboard's custom widget, which the CloudWatch console invokes)."""
+        assert self._functions is not None, "the stack is not running"
+        return self._functions.invoke(function_id, event)
+
     def openapi(self) -> dict[str, Any]:
         assert self._functions is not None, "the stack is not running"
         title = str(self._template.get("Description", "API")).split(":")[0].strip()

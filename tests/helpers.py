@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,4 +91,22 @@ def load_event(
     for name, value in headers.items():
         event["headers"][name] = value
         event["multiValueHeaders"][name] = [value]
+    return event
+
+
+def widget_event(agent: str, tenant: str = "acme", **top: Any) -> dict[str, Any]:
+    """The dashboard's call of the User feedback widget (events/feedback_widget/render.json) for one agent, over
+    the last hour; `top` adds a button's parameters (e.g. run=...)."""
+    event = json.loads((ROOT / "events" / "feedback_widget" / "render.json").read_text())
+    now = int(time.time() * 1000)
+    params = {"tenant": tenant, "agent": agent, "limit": 20}
+    event.update(params, **top)
+    context = event["widgetContext"]
+    context["params"] = params
+    context["timeRange"] = {
+        "mode": "relative",
+        "start": now - 3_600_000,
+        "end": now + 60_000,
+        "relativeStart": 3_600_000,
+    }
     return event

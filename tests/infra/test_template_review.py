@@ -30,6 +30,7 @@ EMITTED = {
     "TokenFailures": [{"service", "agent"}],
 }
 LOG_GROUP = "/aws/lambda/agent-feedback-FeedbackFunction-abc"
+WIDGET_ARN = "arn:aws:lambda:us-east-1:123456789012:function:agent-feedback-FeedbackWidgetFunction-abc"
 
 
 def resolver(**parameters: str) -> Resolver:
@@ -37,10 +38,14 @@ def resolver(**parameters: str) -> Resolver:
         TEMPLATE,
         refs={
             "FeedbackFunctionLogGroup": LOG_GROUP,
+            "FeedbackWidgetViewerPolicy": "arn:aws:iam::123456789012:policy/widget-viewer",
             "AlarmTopic": "arn:aws:sns:us-east-1:123456789012:alarms",
             "FeedbackDashboard": "agent-feedback-local-feedback",
         },
-        attributes={"SatisfactionAlarm.Arn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:satisfaction"},
+        attributes={
+            "SatisfactionAlarm.Arn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:satisfaction",
+            "FeedbackWidgetFunction.Arn": WIDGET_ARN,
+        },
         parameter_overrides=parameters,
     )
 
@@ -79,7 +84,7 @@ def test_dashboard_body_is_json_with_a_sane_grid(dashboard):
     assert dashboard["widgets"]
     cells = set()
     for w in dashboard["widgets"]:
-        assert w["type"] in {"metric", "log", "text", "alarm"}
+        assert w["type"] in {"metric", "log", "text", "alarm", "custom"}
         assert w["x"] >= 0 and w["x"] + w["width"] <= 24
         area = {(x, y) for x in range(w["x"], w["x"] + w["width"]) for y in range(w["y"], w["y"] + w["height"])}
         assert not area & cells, f"widget {w['properties'].get('title')} overlaps another"
@@ -118,15 +123,30 @@ def test_volume_runs_cost_widgets_search_the_metrics_the_functions_emit(dashboar
     assert cost["totalcost"]["expression"] == "SUM(cost)"
 
 
-def test_comments_table_queries_the_feedback_log_group(dashboard):
-    logs = widget(dashboard, "Latest comments")
-    assert logs["type"] == "log" and logs["properties"]["view"] == "table"
-    query = logs["properties"]["query"]
-    assert query.startswith(f"SOURCE '{LOG_GROUP}' |")
-    for column in ("@timestamp as date", "outcome", "agent_id as agent", "comment", "run_id as run"):
-        assert column in query
-    assert "filter message = 'feedback saved' and ispresent(comment)" in query
-    assert "sort @timestamp desc" in query
+def test_user_feedback_widget_is_the_widget_function_with_its_parameters(dashboard):
+    found = widget(dashboard, "User feedback")
+    assert found["type"] == "custom"
+    props = found["properties"]
+    assert props["endpoint"] == WIDGET_ARN
+    # The template's parameters choose the first tenant and agent; the widget's form changes them.
+    assert props["params"] == {"tenant": "", "agent": "", "limit": 20}
+    assert (
+        resolver(FeedbackPageTenant="acme", FeedbackPageAgent="support-bot")
+        .resolve(properties("FeedbackDashboard")["DashboardBody"])
+        .count('"tenant": "acme", "agent": "support-bot"')
+        == 1
+    )
+    assert props["updateOn"] == {"refresh": True, "resize": False, "timeRange": True}
+    assert found["width"] == 24 and found["height"] >= 10
+
+
+def test_no_dashboard_widget_reads_end_user_text_from_the_logs(dashboard):
+    """Comments come from the table (erasable), never from a Logs Insights widget over the feedback logs."""
+    for w in dashboard["widgets"]:
+        if w["type"] == "log":
+            assert "comment" not in w["properties"]["query"]
+            assert "user" not in w["properties"]["query"]
+    assert not [w for w in dashboard["widgets"] if w["properties"].get("title") == "Latest comments"]
 
 
 def test_alarm_widget_shows_the_satisfaction_alarm(dashboard):
@@ -304,12 +324,85 @@ def test_every_index_the_review_code_queries_is_declared_and_none_scans():
 def test_review_function_has_a_log_group_and_saved_queries_use_existing_groups():
     assert properties("ReviewFunctionLogGroup")["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${ReviewFunction}"}
     queries = {k: v["Properties"] for k, v in RESOURCES.items() if v["Type"] == "AWS::Logs::QueryDefinition"}
-    assert {"LatestCommentsQuery", "FeedbackByAgentQuery", "ErrorsQuery"} <= set(queries)
+    assert {"CommentedVotesQuery", "FeedbackByAgentQuery", "ChangedVotesQuery", "ErrorsQuery"} <= set(queries)
     for query in queries.values():
         for group in query["LogGroupNames"]:
             assert RESOURCES[group["Ref"]]["Type"] == "AWS::Logs::LogGroup"
         assert query["QueryString"].strip()
-    assert "ispresent(comment)" in queries["LatestCommentsQuery"]["QueryString"]
+    # Logs Insights reads a JSON true as 1: the log line's has_comment flag, not the comment.
+    assert "has_comment = 1" in queries["CommentedVotesQuery"]["QueryString"]
+    every_group = {group["Ref"] for group in queries["ErrorsQuery"]["LogGroupNames"]}
+    assert every_group == {k for k, v in RESOURCES.items() if v["Type"] == "AWS::Logs::LogGroup"}
+
+
+def test_saved_queries_ask_for_no_end_user_text_or_id():
+    """The feedback log lines hold neither (tests/unit/review/test_review_metrics.py): no query may expect them."""
+    for name, spec in RESOURCES.items():
+        if spec["Type"] == "AWS::Logs::QueryDefinition":
+            # Field names only: the quoted log messages may say "end-user".
+            fields = re.sub(r"'[^']*'", "''", spec["Properties"]["QueryString"])
+            assert not re.search(r"\bcomment\b", fields), name
+            assert "user" not in fields, name
+
+
+# --- the dashboard's User feedback widget ----------------------------------------------------------
+
+
+def test_widget_function_only_reads_what_a_page_and_a_run_need():
+    spec = RESOURCES["FeedbackWidgetFunction"]
+    assert spec["Type"] == "AWS::Serverless::Function"
+    assert spec["Properties"]["CodeUri"] == "functions/feedback_widget/"
+    assert "Events" not in spec["Properties"]  # no API route: only the dashboard's viewers invoke it
+    statements = spec["Properties"]["Policies"][0]["Statement"]
+    grants = {}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        grants[statement["Action"]] = [json.dumps(resource) for resource in resources]
+    assert grants == {
+        "dynamodb:Query": [
+            json.dumps({"Fn::Sub": "${FeedbackTable.Arn}/index/by_agent_time"}),
+            json.dumps({"Fn::Sub": "${FeedbackTable.Arn}/index/by_run"}),
+        ],
+        "dynamodb:GetItem": [json.dumps({"Fn::GetAtt": ["RunsTable", "Arn"]})],
+    }
+    assert properties("FeedbackWidgetFunctionLogGroup") == {
+        "LogGroupName": {"Fn::Sub": "/aws/lambda/${FeedbackWidgetFunction}"},
+        "RetentionInDays": 30,
+    }
+
+
+def test_widget_viewers_may_invoke_that_one_function_and_nothing_opens_it_to_a_service():
+    """Custom widgets run with the viewer's credentials (CloudWatch user guide, dashboard sharing): the grant is
+    an identity policy on the function's ARN, and no resource policy lets a service principal invoke it."""
+    policy = properties("FeedbackWidgetViewerPolicy")["PolicyDocument"]
+    assert policy["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": {"Fn::GetAtt": ["FeedbackWidgetFunction", "Arn"]},
+        }
+    ]
+    permissions = [spec for spec in RESOURCES.values() if spec["Type"] == "AWS::Lambda::Permission"]
+    assert not [spec for spec in permissions if "FeedbackWidgetFunction" in json.dumps(spec)]
+    assert TEMPLATE["Outputs"]["FeedbackWidgetViewerPolicyArn"]["Value"] == {"Ref": "FeedbackWidgetViewerPolicy"}
+
+
+def test_widget_parameters_take_the_ids_the_api_takes():
+    parameters = TEMPLATE["Parameters"]
+    tenant = re.compile(parameters["FeedbackPageTenant"]["AllowedPattern"])
+    agent = re.compile(parameters["FeedbackPageAgent"]["AllowedPattern"])
+    assert parameters["FeedbackPageTenant"]["Default"] == parameters["FeedbackPageAgent"]["Default"] == ""
+    assert tenant.fullmatch("") and tenant.fullmatch("acme") and not tenant.fullmatch("Acme")
+    assert agent.fullmatch("") and agent.fullmatch("support-bot") and not agent.fullmatch("-bot")
+
+
+def test_widget_events_are_custom_widget_calls():
+    for event_file in sorted((ROOT / "events/feedback_widget").glob("*.json")):
+        event = json.loads(event_file.read_text())
+        context = event["widgetContext"]
+        assert {"dashboardName", "timeRange", "timezone", "params", "forms", "theme"} <= set(context), event_file.name
+        assert "httpMethod" not in event
 
 
 @pytest.mark.skipif(

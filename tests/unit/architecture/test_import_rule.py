@@ -23,7 +23,14 @@ RANKS = {
     "review": 4,
     "composition": 5,
 }
-HANDLER_FEATURE = {"feedback": "feedback", "run": "runs", "chat": "chat", "review": "review", "authorizer": "keys"}
+HANDLER_FEATURE = {
+    "feedback": "feedback",
+    "run": "runs",
+    "chat": "chat",
+    "review": "review",
+    "authorizer": "keys",
+    "feedback_widget": "review",
+}
 
 
 def part_of(module: str) -> str:

@@ -93,21 +93,23 @@ def test_refused_feedback_emits_no_feedback_metric(aws, invoke, capsys):
     assert not any("Feedback" in blob for blob in emf_blobs(printed(capsys)))
 
 
-def test_feedback_log_line_feeds_the_comments_table_without_the_user_id(aws, invoke, log_output):
+def test_feedback_log_line_says_whether_there_is_a_comment_but_holds_neither_it_nor_the_user_id(
+    aws, invoke, log_output
+):
     body = {"feedback_token": aws.mint(), "outcome": "negative", "comment": "Too long", "user_id": "alice@example.com"}
     post(invoke, body)
+    post(invoke, {"feedback_token": aws.mint(run_id="run-2"), "outcome": "positive"})
     lines = [json.loads(line) for line in log_output.getvalue().splitlines()]
-    [saved] = [line for line in lines if line.get("message") == "feedback saved"]
-    assert {key: saved[key] for key in ("tenant", "agent_id", "run_id", "version_id", "outcome", "comment")} == {
-        "tenant": "acme",
-        "agent_id": "support-bot",
-        "run_id": "run-1",
-        "version_id": "v1",
-        "outcome": "negative",
-        "comment": "Too long",
-    }
-    assert saved["revision"] == 1 and saved["level"] == "INFO"
-    assert "alice@example.com" not in json.dumps(lines)
+    saved = [line for line in lines if line.get("message") == "feedback saved"]
+    fields = ("tenant", "agent_id", "run_id", "version_id", "outcome", "revision", "has_comment")
+    assert [{key: line[key] for key in fields} for line in saved] == [
+        {"tenant": "acme", "agent_id": "support-bot", "run_id": "run-1", "version_id": "v1"}
+        | {"outcome": "negative", "revision": 1, "has_comment": True},
+        {"tenant": "acme", "agent_id": "support-bot", "run_id": "run-2", "version_id": "v1"}
+        | {"outcome": "positive", "revision": 1, "has_comment": False},
+    ]
+    assert all(line["level"] == "INFO" and "comment" not in line for line in saved)
+    assert "alice@example.com" not in json.dumps(lines) and "Too long" not in json.dumps(lines)
 
 
 def test_run_function_emits_runs_cost_and_duration_by_agent(aws, invoke, capsys):

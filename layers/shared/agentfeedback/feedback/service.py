@@ -47,7 +47,8 @@ def _user(user_id: str | None) -> str | None:
 
 
 def record_feedback(metrics: Metrics, entry: FeedbackEntry) -> None:
-    """EMF metrics (feedback by agent and outcome; first-time vs changed votes) and one log line for review.
+    """EMF metrics (feedback by agent and outcome; first-time vs changed votes) and one log line for review,
+    with no end-user text and no end-user id in either.
 
     Feedback counts votes cast: a first vote (FirstVotes) or a changed outcome (ChangedVotes). A change of
     comment alone publishes zeros, and a save that changed nothing (an identical repost, a retried write)
@@ -65,7 +66,8 @@ def record_feedback(metrics: Metrics, entry: FeedbackEntry) -> None:
     metrics.add_metric(name="Feedback", unit=MetricUnit.Count, value=1 if first_vote or changed_vote else 0)
     metrics.add_metric(name="FirstVotes", unit=MetricUnit.Count, value=1 if first_vote else 0)
     metrics.add_metric(name="ChangedVotes", unit=MetricUnit.Count, value=1 if changed_vote else 0)
-    # Read by the dashboard's "latest comments" table. No user id: erasing a user cannot reach the logs.
+    # Read by the saved Logs Insights queries. Neither the comment nor the user id: erasing an end user cannot
+    # reach the logs (they age out after the log group's retention), so they never hold what could be erased.
     fields: dict[str, object] = {
         "tenant": entry.tenant,
         "agent_id": entry.agent_id,
@@ -73,9 +75,8 @@ def record_feedback(metrics: Metrics, entry: FeedbackEntry) -> None:
         "version_id": entry.version_id,
         "outcome": entry.outcome,
         "revision": entry.revision,
+        "has_comment": bool(entry.comment),
     }
-    if entry.comment:
-        fields["comment"] = entry.comment
     logger.info("feedback saved", extra=fields)
 
 
