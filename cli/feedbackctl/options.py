@@ -121,9 +121,28 @@ def filter_options(function: F) -> F:
     return function
 
 
-class CommandGroup(click.Group):
+class _NamesItsCommand:
+    """A usage error found while parsing this command's own arguments names this command (click leaves the
+    context out there, so the message would otherwise name the root: `feedbackctl: error: ...`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]
+        except click.UsageError as exc:
+            if exc.ctx is None:
+                exc.ctx = ctx
+            raise
+
+
+class Command(_NamesItsCommand, click.Command):
+    """A feedbackctl command (use `cls=Command`; a CommandGroup's own commands are of this class)."""
+
+
+class CommandGroup(_NamesItsCommand, click.Group):
     """A group of commands: listed in the order they were added (related ones together), and a missing
     command is a one-line mistake like any other (not the whole help with exit status 2)."""
+
+    command_class = Command
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("no_args_is_help", False)

@@ -66,7 +66,8 @@ def list_command(tenant: str, limit: int, cursor: str | None, as_json: bool, api
         rows = [[output.cell(agent["id"], "bold"), short_time(agent["created_at"])] for agent in agents]
         output.print_table(out, [output.Column("AGENT"), output.Column("REGISTERED (UTC)")], rows)
     if next_cursor:
-        output.say(output.message("\nMore agents: add ", (f"--cursor {visible(next_cursor)}", "bold")), stderr=True)
+        output.say("", stderr=True)
+        output.say(output.message("More agents: add ", (f"--cursor {visible(next_cursor)}", "bold")), stderr=True)
 
 
 def schema_fields(schema: dict[str, Any]) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import click
 from click.shell_completion import get_completion_class
 
+from feedbackctl.options import Command
+
 COMPLETE_VAR = "_FEEDBACKCTL_COMPLETE"
 SHELLS = ("bash", "zsh", "fish")
 
 
-@click.command("completion", short_help="print the shell completion script (bash, zsh, fish)")
+@click.command("completion", cls=Command, short_help="print the shell completion script (bash, zsh, fish)")
 @click.argument("shell", type=click.Choice(SHELLS))
 def completion_command(shell: str) -> None:
     """Print the completion script for SHELL: commands, options, choices and file names complete on Tab.

@@ -7,14 +7,16 @@ import click
 from feedbackctl import output
 from feedbackctl.commands.review import ENVIRONMENT_HELP
 from feedbackctl.http_client import path
-from feedbackctl.options import USER_ID, api_url_option, connect
+from feedbackctl.options import USER_ID, Command, api_url_option, connect
 
 
 class NothingErased(click.exceptions.Exit):
     """The user answered no: exit status 1, nothing changed."""
 
 
-@click.command("erase-user", epilog=ENVIRONMENT_HELP, short_help="erase every feedback entry of one end user")
+@click.command(
+    "erase-user", cls=Command, epilog=ENVIRONMENT_HELP, short_help="erase every feedback entry of one end user"
+)
 @click.argument("user_id", metavar="USER_ID", type=USER_ID)
 @click.option("--tenant", default="_", show_default=True, help="the tenant; _ is the API key's own tenant")
 @click.option("--yes", "-y", is_flag=True, help="do not ask for confirmation (scripts must say it)")

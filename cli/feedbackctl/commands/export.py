@@ -18,7 +18,15 @@ import click
 from feedbackctl import output
 from feedbackctl.commands.review import ENVIRONMENT_HELP, PAGE_SIZE, feedback_path, list_params
 from feedbackctl.errors import UserError
-from feedbackctl.options import agent_option, api_url_option, connect, filter_options, tenant_option, window_options
+from feedbackctl.options import (
+    Command,
+    agent_option,
+    api_url_option,
+    connect,
+    filter_options,
+    tenant_option,
+    window_options,
+)
 from feedbackctl.spreadsheet import safe_cell
 from feedbackctl.terminal import json_text, visible
 
@@ -77,7 +85,9 @@ def _discard(out: TextIO, temporary: Path | None) -> None:
         temporary.unlink(missing_ok=True)
 
 
-@click.command("export", epilog=ENVIRONMENT_HELP, short_help="write every matching entry to a JSON Lines or CSV file")
+@click.command(
+    "export", cls=Command, epilog=ENVIRONMENT_HELP, short_help="write every matching entry to a JSON Lines or CSV file"
+)
 @agent_option
 @tenant_option
 @window_options

@@ -16,6 +16,7 @@ from feedbackctl import output
 from feedbackctl.http_client import API_KEY_ENV, API_URL_ENV, path
 from feedbackctl.options import (
     POSITIVE,
+    Command,
     agent_option,
     api_url_option,
     connect,
@@ -163,7 +164,7 @@ def summary_view(summary: dict[str, Any], ascii_rule: bool = True) -> list[Rende
 # --- commands -----------------------------------------------------------------------------------------
 
 
-@click.command("list", epilog=ENVIRONMENT_HELP, short_help="list an agent's feedback, newest first")
+@click.command("list", cls=Command, epilog=ENVIRONMENT_HELP, short_help="list an agent's feedback, newest first")
 @agent_option
 @tenant_option
 @window_options
@@ -202,11 +203,15 @@ def list_command(
     else:
         output.print_table(out, FEEDBACK_COLUMNS, feedback_rows(items))
     if next_cursor:
-        output.say(output.message("\nMore feedback: add ", (f"--cursor {visible(next_cursor)}", "bold")), stderr=True)
+        output.say("", stderr=True)
+        output.say(output.message("More feedback: add ", (f"--cursor {visible(next_cursor)}", "bold")), stderr=True)
 
 
 @click.command(
-    "summary", epilog=ENVIRONMENT_HELP, short_help="satisfaction per version and per day, with 95% intervals"
+    "summary",
+    cls=Command,
+    epilog=ENVIRONMENT_HELP,
+    short_help="satisfaction per version and per day, with 95% intervals",
 )
 @agent_option
 @tenant_option

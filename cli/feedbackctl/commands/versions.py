@@ -11,7 +11,7 @@ from feedbackctl import output
 from feedbackctl.commands.review import ENVIRONMENT_HELP
 from feedbackctl.errors import read_text_file
 from feedbackctl.http_client import path
-from feedbackctl.options import CommandGroup, agent_option, api_url_option, connect, json_option, tenant_option
+from feedbackctl.options import Command, CommandGroup, agent_option, api_url_option, connect, json_option, tenant_option
 from feedbackctl.terminal import json_text
 
 ENVIRONMENTS = ("dev", "staging", "production")
@@ -120,7 +120,10 @@ def list_command(agent: str, tenant: str, as_json: bool, api_url: str | None) ->
 
 
 @click.command(
-    "deploy", epilog=ENVIRONMENT_HELP, short_help="bind an environment (dev, staging, production) to a version"
+    "deploy",
+    cls=Command,
+    epilog=ENVIRONMENT_HELP,
+    short_help="bind an environment (dev, staging, production) to a version",
 )
 @agent_option
 @tenant_option

@@ -58,6 +58,7 @@ def test_list_shows_registered_agents_and_pages_with_a_cursor(gateway, capsys, s
     status, out, err = run_cli(capsys, "agents", "list", "--limit", "2")
     assert [row.split()[0] for row in out.splitlines()[2:]] == ["alpha", "mid-bot"]
     cursor = re.search(r"--cursor (\S+)", err).group(1)
+    assert err == f"\nMore agents: add --cursor {cursor}\n"
     status, out, err = run_cli(capsys, "agents", "list", "--cursor", cursor, "--json")
     assert status == 0 and [agent["id"] for agent in json.loads(out)["items"]] == ["zeta"]
     assert json.loads(out)["next_cursor"] is None

@@ -88,6 +88,19 @@ def test_bad_arguments_are_one_line_with_a_help_hint(no_request, capsys, argv, s
     assert says in line and line.endswith("--help`)")
 
 
+def test_a_mistake_names_the_command_it_is_in(no_request, capsys):
+    """Whatever command (a new one too) the mistake is in, the line names it and its --help."""
+    from tests.unit.cli.test_cli_hints import command_paths
+
+    for path in command_paths():
+        command = " ".join(["feedbackctl", *path])
+        line = one_line_error(capsys, [*path, "--no-such-option"])
+        assert line.startswith(f"{command}: error: No such option '--no-such-option'.")
+        assert line.endswith(f" (see `{command} --help`)")
+    line = one_line_error(capsys, ["list", "--agent"])
+    assert line == "feedbackctl list: error: Option '--agent' requires an argument. (see `feedbackctl list --help`)"
+
+
 def test_bad_api_url(no_request, capsys, monkeypatch):
     line = one_line_error(capsys, ["list", "--agent", AGENT, "--api-url", "localhost:3000"])
     assert line == "error: --api-url 'localhost:3000' is not an http(s) URL: give one like http://127.0.0.1:3000"
