@@ -23,7 +23,7 @@ _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-class TimeType(click.ParamType):
+class TimeType(click.ParamType):  # type: ignore[type-arg]  # generic only in recent click
     """An ISO 8601 date or time (passed as is), or a relative one like 30m, 12h, 7d, 2w (that long ago, in UTC)."""
 
     name = "time"
@@ -47,7 +47,7 @@ class TimeType(click.ParamType):
         return text
 
 
-class UserIdType(click.ParamType):
+class UserIdType(click.ParamType):  # type: ignore[type-arg]
     """An end-user id, as typed, once core.ids.canonical_user_id accepts it: a mistake is found before any request.
 
     It is sent as typed: the server reads any spelling (NFC or NFD, surrounding white space) as the canonical

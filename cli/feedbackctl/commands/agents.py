@@ -63,7 +63,9 @@ def list_command(tenant: str, limit: int, cursor: str | None, as_json: bool, api
     if not agents:
         out.print(output.message("No agents yet: register one with ", ("`feedbackctl agents create --help`", "bold")))
     else:
-        rows = [[output.cell(agent["id"], "bold"), short_time(agent["created_at"])] for agent in agents]
+        rows: list[list[Text | str]] = [
+            [output.cell(agent["id"], "bold"), short_time(agent["created_at"])] for agent in agents
+        ]
         output.print_table(out, [output.Column("AGENT"), output.Column("REGISTERED (UTC)")], rows)
     if next_cursor:
         output.say("", stderr=True)

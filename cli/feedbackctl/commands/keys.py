@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from rich.text import Text
 
 from feedbackctl import output
 from feedbackctl.errors import UserError
@@ -150,7 +151,7 @@ def list_command(tenant: str, as_json: bool, **where_given: Any) -> None:
     if not records:
         output.say(f"No API keys for tenant {tenant}.")
         return
-    rows = [
+    rows: list[list[Text | str]] = [
         [
             record.key_id,
             record.name,
