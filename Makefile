@@ -48,7 +48,7 @@ token: $(VENV)/.installed ## Mint a demo feedback token from the running local s
 	$(PY) -m local.mint_token $(ARGS)
 
 .PHONY: lint
-lint: $(VENV)/.installed ## ruff (lint + format check), mypy on the layer package, cfn-lint
+lint: $(VENV)/.installed ## ruff (lint + format check), mypy on the layer package and the CLI, cfn-lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

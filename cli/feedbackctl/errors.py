@@ -3,12 +3,12 @@
 `main` catches `UserError` (and its subclasses) in one place and prints `error: MESSAGE` as one line on
 stderr, escaped for the terminal, then exits with the error's `exit_status`:
 
-- 2: the command line, a file it names or the environment is wrong (argparse uses 2 for bad arguments too);
-- 1: the API or AWS refused, or could not be reached (`ApiClientError`, in http_client.py).
+- 2: the command line, a file it names or the environment is wrong (click's usage errors exit with 2 too);
+- 1: the API or AWS refused, or could not be reached (`ApiClientError` in http_client.py, `AwsError`).
 
 Anything else that escapes a command is a bug, and keeps its traceback. A message that suggests a
 command writes it in backticks, `feedbackctl ...` or `make ...`: tests/unit/cli/test_cli_hints.py runs
-every such command through the argument parser (and looks every make target up in the Makefile).
+every such command through the command-line parser (and looks every make target up in the Makefile).
 """
 
 from __future__ import annotations

@@ -6,9 +6,8 @@ The base URL is the first of: --api-url, $FEEDBACK_API_URL, the running local st
 
 from __future__ import annotations
 
-import argparse
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -45,20 +44,14 @@ class ApiClientError(UserError):
         self.code = code
 
 
-def connection_options() -> argparse.ArgumentParser:
-    """A parent parser, so that --api-url may also follow the command: `feedbackctl list --api-url URL ...`."""
-    parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--api-url", default=argparse.SUPPRESS, help=API_URL_HELP)
-    return parent
-
-
-def api_url(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[str, str]:
-    """(base URL, where it came from), the first of --api-url, $FEEDBACK_API_URL, the local stack's, the default.
+def api_url(given: str | None, env: Mapping[str, str]) -> tuple[str, str]:
+    """(base URL, where it came from), the first of --api-url (`given`), $FEEDBACK_API_URL, the local stack's,
+    the default.
 
     Raises UserError when the URL given is not an http(s) URL.
     """
-    if getattr(args, "api_url", None):
-        url, source = args.api_url, "--api-url"
+    if given:
+        url, source = given, "--api-url"
     elif env.get(API_URL_ENV):
         url, source = env[API_URL_ENV], f"${API_URL_ENV}"
     else:
@@ -110,9 +103,10 @@ class FeedbackApiClient:
         self._timeout = timeout
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace, env: Mapping[str, str] | None = None) -> FeedbackApiClient:
+    def connect(cls, given_url: str | None, env: Mapping[str, str] | None = None) -> FeedbackApiClient:
+        """A client of the API at api_url(given_url, env), with the key in $FEEDBACK_API_KEY (checked on use)."""
         env = os.environ if env is None else env
-        base_url, source = api_url(args, env)
+        base_url, source = api_url(given_url, env)
         return cls(base_url, env.get(API_KEY_ENV) or None, url_source=source)
 
     def get(self, url_path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -126,6 +120,29 @@ class FeedbackApiClient:
 
     def put(self, url_path: str, body: Any) -> Any:
         return self.request("PUT", url_path, body=body)
+
+    def pages(
+        self,
+        url_path: str,
+        params: Mapping[str, Any],
+        page_size: int,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Iterator[tuple[list[Any], str | None]]:
+        """(items, next_cursor) of each page of a paged list route ({"items": [...], "next_cursor": ...}).
+
+        From `cursor` on; stops after `limit` items in all (None: every page). Each request asks only for what
+        is still wanted, so the last next_cursor resumes exactly after the last item (None: nothing left).
+        """
+        while limit is None or limit > 0:
+            size = page_size if limit is None else min(limit, page_size)
+            page = self.get(url_path, {**params, "limit": size, "cursor": cursor})
+            items, cursor = page["items"], page.get("next_cursor")
+            if limit is not None:
+                limit -= len(items)
+            yield items, cursor
+            if not cursor:
+                return
 
     def request(self, method: str, url_path: str, params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
         if not self._api_key:

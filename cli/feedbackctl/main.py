@@ -1,81 +1,109 @@
-"""The `feedbackctl` command: an argparse root; each command module adds its subcommands via `register`.
+"""The `feedbackctl` command: a click group holding every module's commands (feedbackctl/commands/).
 
-Errors are told in one line on stderr, never as a traceback: a bad command line by `CliParser.error`
-(exit status 2), anything a command raises as `UserError` by `main` (its exit_status: 2 for the command
-line, a file or the environment, 1 when the API or AWS refused or could not be reached).
+`main` runs it and returns the exit status; every mistake is told in one line on stderr, never as a traceback:
+
+- 2: the command line (click's usage errors), a file it names or the environment (`UserError`);
+- 1: the API or AWS refused or could not be reached (`ApiClientError`, `AwsError`), or the user said no;
+- 130: interrupted (Ctrl-C). `feedbackctl list | head` stops quietly with 0 when the reader leaves.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
-from types import ModuleType
-from typing import NoReturn
+from typing import Any
 
-from feedbackctl import keys, review, versions
+import click
+
+from feedbackctl import output
+from feedbackctl.commands import MODULES
 from feedbackctl.errors import UserError
 from feedbackctl.http_client import API_KEY_ENV, API_URL_ENV, API_URL_HELP, DEFAULT_API_URL
-from feedbackctl.terminal import visible
+from feedbackctl.options import CommandGroup
 
-# Each module exposes register(subparsers); its parsers set `handler`, a function (args) -> exit status.
-COMMAND_MODULES: tuple[ModuleType, ...] = (review, versions, keys)
-
-EPILOG = f"""\
-environment:
+EPILOG = f"""\b
+Environment:
   {API_KEY_ENV}  an API key of your tenant
   {API_URL_ENV}  the API's base URL
+  NO_COLOR  set to anything: no colour (colour is only ever used on a terminal)
 
-the API's base URL is the first of:
+\b
+The API's base URL is the first of:
   1. --api-url URL (before or after the command)
   2. ${API_URL_ENV}
   3. the running local stack's URL, on whatever PORT `make local` started it: read from
      .local/stack.json in the current folder or a folder above it, else in feedbackctl's own checkout
   4. {DEFAULT_API_URL}
 
-exit status: 0 done, 1 the API or AWS refused or could not be reached, 2 a mistake in the command line,
-a file it names or the environment (the one-line message says which), 130 interrupted.
+\b
+Exit status: 0 done, 1 the API or AWS refused or could not be reached (or you answered no),
+2 a mistake in the command line, a file it names or the environment (the one-line message says which),
+130 interrupted.
 
-`feedbackctl COMMAND --help` describes each command."""
+\b
+Examples:
+  $ export {API_KEY_ENV}=$(cat .local/dev_api_key)
+  $ feedbackctl agents list
+  $ feedbackctl summary --agent support-bot --since 7d
+  $ feedbackctl list --agent support-bot --outcome negative --with-comment
+  $ eval "$(feedbackctl completion bash)"
+
+`feedbackctl COMMAND --help` describes each command, with examples."""
 
 
-class CliParser(argparse.ArgumentParser):
-    """argparse, with a mistake told in one line (and how to get help) rather than usage plus message."""
+class RootGroup(CommandGroup):
+    """The root: a closed pipe on stdout (`feedbackctl list | head`) ends the command quietly."""
 
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {visible(message)} (see `{self.prog} --help`)\n")
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader left: say nothing, and keep Python from complaining when it flushes stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(0) from None
 
 
-def build_parser() -> CliParser:
-    parser = CliParser(
-        prog="feedbackctl",
-        description="Review end-user feedback on your AI agents: list, summarise, export and erase it.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--api-url", default=None, help=API_URL_HELP)
-    # Subparsers are made of the parser's own class, so every command's mistakes are one line too.
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
-    for module in COMMAND_MODULES:
-        module.register(subparsers)
-    return parser
+@click.group(
+    cls=RootGroup,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option("--api-url", metavar="URL", help=API_URL_HELP)
+@click.version_option(package_name="agent-feedback", prog_name="feedbackctl")
+def cli(api_url: str | None) -> None:
+    """Review end-user feedback on your AI agents: list, summarise, export and erase it; manage agents,
+    versions and API keys."""
+
+
+for module in MODULES:
+    for command in module.COMMANDS:
+        cli.add_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run feedbackctl with `argv` (default: the process's arguments); the exit status (see the module docstring)."""
     try:
-        return int(args.handler(args) or 0)
+        status = cli.main(args=list(argv) if argv is not None else None, prog_name="feedbackctl", standalone_mode=False)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "feedbackctl"
+        _tell(f"{command}: ", f"{exc.format_message()} (see `{command} --help`)")
+        return 2
+    except click.ClickException as exc:
+        _tell("", exc.format_message())
+        return exc.exit_code
     except UserError as exc:
-        print(f"error: {visible(exc)}", file=sys.stderr)
+        _tell("", str(exc))
         return exc.exit_status
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        output.say("interrupted", stderr=True)
         return 130
-    except BrokenPipeError:
-        # `feedbackctl list | head`: the reader left; say nothing, and keep Python from complaining at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    return status if isinstance(status, int) else 0
+
+
+def _tell(where: str, what: str) -> None:
+    """`[where]error: what` on stderr, one line, `error:` in red on a terminal; both parts escaped."""
+    output.say(output.message(where, ("error:", "bold red"), " " + what), stderr=True)
 
 
 if __name__ == "__main__":

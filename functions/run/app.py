@@ -1,15 +1,16 @@
-"""Agent routes (API key required): register schemas, run an agent, save versions, bind environments."""
+"""Agent routes (API key required): register and list agents, run one, save versions, bind environments."""
 
 import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentfeedback import composition
+from agentfeedback.core.ids import AGENT_ID_REGEX
 from agentfeedback.core.resolver import (
     AgentIdPath,
     ApiResolver,
@@ -20,6 +21,10 @@ from agentfeedback.core.resolver import (
     streamed_responses,
 )
 from agentfeedback.runs.models import (
+    AgentDetail,
+    AgentList,
+    AgentSchemaResponse,
+    AgentSummary,
     BindEnvironmentRequest,
     EnvironmentBinding,
     PartialRun,
@@ -39,6 +44,7 @@ app = ApiResolver()
 install_error_handlers(app, logger)
 
 SchemaId = Annotated[int, Path(ge=1)]
+MAX_AGENTS_PAGE = 100
 # A run answers its RunResponse as JSON, or (stream: true) server-sent events: the partial run, then the whole one.
 RUN_RESPONSES = streamed_responses(RunResponse, PartialRun | RunResponse)
 
@@ -49,6 +55,38 @@ def register_agent(tenant: TenantPath, body: RegisterAgentRequest) -> RegisterAg
     schema_id = composition.agent_registry().register(owner, body.id, body.input_schema, body.output_schema)
     return RegisterAgentResponse(
         id=body.id, schema_id=schema_id, uid=stable_uid(owner, body.id), tenant_uid=stable_uid(owner)
+    )
+
+
+@app.get("/v1/<tenant>/agents")
+def list_agents(
+    tenant: TenantPath,
+    limit: Annotated[int, Query(ge=1, le=MAX_AGENTS_PAGE)] = 50,
+    cursor: Annotated[
+        str | None, Query(pattern=AGENT_ID_REGEX, description="next_cursor of the previous page: its last agent id.")
+    ] = None,
+) -> AgentList:
+    page = composition.agent_registry().agents(caller_tenant(app, tenant), limit, cursor)
+    return AgentList(
+        items=[AgentSummary(id=agent.agent_id, created_at=agent.created_at) for agent in page.agents],
+        next_cursor=page.last_agent_id,
+    )
+
+
+@app.get("/v1/<tenant>/agents/<agent_id>")
+def show_agent(tenant: TenantPath, agent_id: AgentIdPath) -> AgentDetail:
+    details = composition.agent_registry().agent(caller_tenant(app, tenant), agent_id)
+    return AgentDetail(
+        id=details.agent_id,
+        created_at=details.created_at,
+        schemas=[
+            AgentSchemaResponse(
+                schema_id=schema.schema_id, input_schema=schema.input_schema, output_schema=schema.output_schema
+            )
+            for schema in details.schemas
+        ],
+        version_count=details.version_count,
+        environments=details.environments,
     )
 
 

@@ -30,6 +30,7 @@ def local_state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def gateway(aws, monkeypatch):
     # The function's log lines go to a buffer: its handler still holds the stdout of the test that imported it.
     load_handler("review")
+    load_handler("run")
     for handler in logging.getLogger("agent-feedback").handlers:
         if isinstance(handler, logging.StreamHandler):
             monkeypatch.setattr(handler, "stream", io.StringIO())

@@ -1,7 +1,8 @@
-"""A fake API for the CLI tests, over real HTTP to the real review function.
+"""A fake API for the CLI tests, over real HTTP to the real review and run functions.
 
 A tiny gateway on 127.0.0.1 plays API Gateway: it checks the Bearer key like the authorizer, builds the
-REST proxy event from events/review/, and calls the review function's lambda_handler (DynamoDB is moto).
+REST proxy event from the function's events/ folder, and calls its lambda_handler (DynamoDB is moto). The
+run function serves the agent routes (register, list, show, versions, environments), not runs.
 """
 
 from __future__ import annotations
@@ -25,16 +26,23 @@ AGENT = "support-bot"
 DAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-def _review_routes() -> list[tuple[str, re.Pattern[str], str, str]]:
+FUNCTIONS = {"ReviewFunction": "review", "RunFunction": "run"}
+
+
+def _routes() -> list[tuple[str, re.Pattern[str], str, str, str]]:
+    """(method, path pattern, resource, event file, function) of each route with a sample event."""
     files = {}
-    for event_file in (ROOT / "events/review").glob("*.json"):
-        event = json.loads(event_file.read_text())
-        files.setdefault((event["httpMethod"], event["resource"]), f"review/{event_file.name}")
+    for function in FUNCTIONS.values():
+        for event_file in (ROOT / "events" / function).glob("*.json"):
+            event = json.loads(event_file.read_text())
+            files.setdefault((event["httpMethod"], event["resource"]), f"{function}/{event_file.name}")
     routes = []
     for route in api_routes(load_template()):
-        if route.function_id == "ReviewFunction":
+        event_file = files.get((route.method, route.path))
+        if route.function_id in FUNCTIONS and event_file:
             pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path)
-            routes.append((route.method, re.compile(f"^{pattern}$"), route.path, files[(route.method, route.path)]))
+            function = FUNCTIONS[route.function_id]
+            routes.append((route.method, re.compile(f"^{pattern}$"), route.path, event_file, function))
     return routes
 
 
@@ -51,6 +59,9 @@ class FakeGateway(BaseHTTPRequestHandler):
         self._serve()
 
     def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
         self._serve()
 
     def _send(self, status: int, body: str, headers: dict[str, str] | None = None) -> None:
@@ -79,7 +90,7 @@ class FakeGateway(BaseHTTPRequestHandler):
         if tenant is None:
             error = {"status_code": 401, "code": "unauthorized", "message": "Missing or invalid API key."}
             return self._send(401, json.dumps({"error": error}))
-        for method, pattern, resource, event_file in self.server.routes:
+        for method, pattern, resource, event_file, function in self.server.routes:
             found = pattern.match(split.path)
             if found and method == self.command:
                 event = load_event(event_file, query=query or None, tenant=tenant)
@@ -88,7 +99,7 @@ class FakeGateway(BaseHTTPRequestHandler):
                     event["queryStringParameters"] = event["multiValueQueryStringParameters"] = None
                 event["path"], event["resource"] = split.path, resource
                 event["pathParameters"] = {name: unquote(value) for name, value in found.groupdict().items()}
-                response = load_handler("review").lambda_handler(event, FakeContext())
+                response = load_handler(function).lambda_handler(event, FakeContext())
                 return self._send(response["statusCode"], response["body"], response.get("headers"))
         return self._send(404, json.dumps({"error": {"status_code": 404, "code": "not_found", "message": "No route."}}))
 
@@ -96,7 +107,7 @@ class FakeGateway(BaseHTTPRequestHandler):
 class GatewayServer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), FakeGateway)
-        self.routes = _review_routes()
+        self.routes = _routes()
         self.keys = {KEY: "acme", "afk_test_key_of_globex": "globex"}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.targets: list[str] = []  # each request's path and query string, as sent

@@ -70,20 +70,35 @@ def test_unreadable_instructions_file(no_request, capsys, tmp_path):
     assert line.startswith(f"error: --instructions-file {secret}: cannot read it (")
 
 
+# The wording after "error:" is click's own (it was argparse's until the CLI moved to click).
 @pytest.mark.parametrize(
     ("argv", "says"),
     [
-        (["list"], "feedbackctl list: error: the following arguments are required: --agent"),
-        (["list", "--agent", AGENT, "--limit", "0"], "argument --limit: expected a whole number of at least 1"),
-        (["deploy", "--agent", "bot", "live", "1"], "argument environment: invalid choice: 'live'"),
-        (["nonsense"], "feedbackctl: error: argument COMMAND: invalid choice: 'nonsense'"),
-        ([], "feedbackctl: error: the following arguments are required: COMMAND"),
-        (["keys", "--local"], "feedbackctl keys: error: the following arguments are required: ACTION"),
+        (["list"], "feedbackctl list: error: Missing option '--agent'."),
+        (["list", "--agent", AGENT, "--limit", "0"], "Invalid value for '--limit': 0 is not in the range x>=1."),
+        (["deploy", "--agent", "bot", "live", "1"], "Invalid value for 'ENVIRONMENT': 'live' is not one of 'dev',"),
+        (["nonsense"], "feedbackctl: error: No such command 'nonsense'."),
+        ([], "feedbackctl: error: Missing command."),
+        (["keys", "--local"], "feedbackctl keys: error: Missing command."),
+        (["agents", "show"], "feedbackctl agents show: error: Missing argument 'AGENT_ID'."),
     ],
 )
 def test_bad_arguments_are_one_line_with_a_help_hint(no_request, capsys, argv, says):
     line = one_line_error(capsys, argv)
     assert says in line and line.endswith("--help`)")
+
+
+def test_a_mistake_names_the_command_it_is_in(no_request, capsys):
+    """Whatever command (a new one too) the mistake is in, the line names it and its --help."""
+    from tests.unit.cli.test_cli_hints import command_paths
+
+    for path in command_paths():
+        command = " ".join(["feedbackctl", *path])
+        line = one_line_error(capsys, [*path, "--no-such-option"])
+        assert line.startswith(f"{command}: error: No such option '--no-such-option'.")
+        assert line.endswith(f" (see `{command} --help`)")
+    line = one_line_error(capsys, ["list", "--agent"])
+    assert line == "feedbackctl list: error: Option '--agent' requires an argument. (see `feedbackctl list --help`)"
 
 
 def test_bad_api_url(no_request, capsys, monkeypatch):

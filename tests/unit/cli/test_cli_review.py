@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from feedbackctl.main import main
-from feedbackctl.review import Progress
 
 from agentfeedback.runs.store import RunRecord, RunStore
 from tests.unit.cli.fake_api import AGENT, DAY, KEY, GatewayServer, run_cli, vote
@@ -227,20 +225,18 @@ def test_export_to_standard_output(gateway, store, capsys):
     assert "to standard output" in err
 
 
-def test_progress_redraws_in_place_on_a_terminal():
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    stream = Terminal()
-    progress = Progress(stream, "Exporting")
-    progress.advance(100)
-    progress.advance(100)
-    progress.advance(7)
-    progress.finish("Exported 207 feedback entries.")
-    text = stream.getvalue()
-    assert text.count("\r") == 4
-    assert "207 items, 3 pages" in text and text.endswith("Exported 207 feedback entries.\n")
+def test_export_progress_is_drawn_on_a_terminal_then_removed(gateway, store, capsys, tmp_path, monkeypatch):
+    for index in range(230):
+        vote(store, f"run-{index:03d}", "u1", "positive", DAY + timedelta(seconds=index))
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: the output is a terminal
+    target = tmp_path / "feedback.jsonl"
+    status, _, err = run_cli(capsys, "export", "--agent", AGENT, "-o", str(target))
+    assert status == 0
+    # Redrawn in place after each page (carriage return, erase line), with what is known so far.
+    assert "100 items, 1 page" in err and "200 items, 2 pages" in err and "230 items, 3 pages" in err
+    assert "\x1b[2K" in err
+    # Then removed: what stays is the final line.
+    assert err.endswith(f"Exported 230 feedback entries (3 pages) to {target}.\n")
 
 
 # --- erase-user ---------------------------------------------------------------------------------------
@@ -303,9 +299,7 @@ def test_api_url_may_come_before_or_after_the_command(gateway, capsys, monkeypat
 
 
 def test_bad_time_is_refused_before_any_request(gateway, capsys):
-    with pytest.raises(SystemExit) as exited:
-        main(["list", "--agent", AGENT, "--since", "last tuesday"])
-    assert exited.value.code == 2
+    assert main(["list", "--agent", AGENT, "--since", "last tuesday"]) == 2
     assert "relative time (30m, 12h, 7d, 2w)" in capsys.readouterr().err
     assert gateway.requests == []
 
@@ -321,9 +315,7 @@ def test_bad_time_is_refused_before_any_request(gateway, capsys):
     ],
 )
 def test_help(capsys, argv, mentions):
-    with pytest.raises(SystemExit) as exited:
-        main([*argv, "--help"])
-    assert exited.value.code == 0
+    assert main([*argv, "--help"]) == 0
     text = capsys.readouterr().out
     for mention in mentions:
         assert mention in text

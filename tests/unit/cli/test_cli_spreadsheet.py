@@ -13,7 +13,7 @@ import unicodedata
 from datetime import timedelta
 
 import pytest
-from feedbackctl.review import CSV_COLUMNS, csv_row
+from feedbackctl.commands.export import CSV_COLUMNS, csv_row
 from feedbackctl.spreadsheet import safe_cell
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -7,16 +7,19 @@ summaries, listings and errors; JSON output keeps the exact values, as JSON esca
 
 from __future__ import annotations
 
+import io
 import json
 import unicodedata
 
 import pytest
 from feedbackctl import main as cli
+from feedbackctl.commands.review import summary_view
 from feedbackctl.http_client import ApiClientError, FeedbackApiClient
-from feedbackctl.review import summary_text
+from feedbackctl.output import print_parts
 from feedbackctl.terminal import json_text, visible
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.console import Console
 
 from tests.unit.cli.fake_api import AGENT, DAY, run_cli, vote
 
@@ -100,6 +103,13 @@ def test_list_json_and_export_jsonl_keep_exact_values(gateway, store, capsys, tm
     assert not any(forbidden(char) for char in line)
 
 
+def summary_text(summary) -> str:
+    """The summary screen as `feedbackctl summary` prints it off a terminal."""
+    screen = Console(file=io.StringIO(), width=110, markup=False, highlight=False)
+    print_parts(screen, summary_view(summary))
+    return screen.file.getvalue()
+
+
 def test_summary_escapes_server_text():
     figures = {
         "satisfaction": 1.0,
@@ -136,10 +146,9 @@ def test_server_error_messages_are_escaped(capsys, monkeypatch):
 
 
 def test_argument_errors_are_escaped(capsys):
-    with pytest.raises(SystemExit) as exited:
-        cli.main(["deploy", "--agent", "bot", "\x1b[2Jstaging", "1"])
+    status = cli.main(["deploy", "--agent", "bot", "\x1b[2Jstaging", "1"])
     err = capsys.readouterr().err
-    assert exited.value.code == 2 and "\x1b" not in err and "\\x1b[2Jstaging" in err
+    assert status == 2 and "\x1b" not in err and "\\x1b[2Jstaging" in err
 
 
 def test_versions_list_escapes_models_and_environments(capsys, monkeypatch):

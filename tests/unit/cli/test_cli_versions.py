@@ -46,7 +46,7 @@ def test_save_sends_properties_and_reports_the_number(calls, capsys, tmp_path):
 
 def test_list_shows_where_each_version_is_deployed(calls, capsys):
     assert cli.main(["versions", "list", "--agent", "bot"]) == 0
-    row = capsys.readouterr().out.splitlines()[1]
+    row = capsys.readouterr().out.splitlines()[2]  # under the header and its rule
     assert "offline" in row and "production" in row and "Be kind." in row
 
 

@@ -76,10 +76,7 @@ def test_saved_version_and_environment_resolve_to_the_same_version_id(aws, invok
 
 
 def list_versions(invoke):
-    event = load_event("run/save_version.json")
-    event["httpMethod"] = event["requestContext"]["httpMethod"] = "GET"
-    event["body"] = None
-    return invoke("run", event)
+    return invoke("run", load_event("run/list_versions.json"))
 
 
 def test_versions_list_shows_each_saved_version_and_the_bound_environments(aws, invoke):

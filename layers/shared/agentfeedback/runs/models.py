@@ -101,3 +101,27 @@ class EnvironmentBinding(_Model):
 
 class BindEnvironmentRequest(_Model):
     version: int = Field(ge=1)
+
+
+class AgentSummary(_Model):
+    id: str
+    created_at: str = Field(description="When the agent was first registered (ISO 8601, UTC).")
+
+
+class AgentList(_Model):
+    items: list[AgentSummary] = Field(description="The tenant's registered agents, in id order.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null when there is none.")
+
+
+class AgentSchemaResponse(_Model):
+    schema_id: int
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+
+
+class AgentDetail(_Model):
+    id: str
+    created_at: str | None = Field(description="When the agent was first registered (ISO 8601, UTC), if known.")
+    schemas: list[AgentSchemaResponse] = Field(description="Every registered schema pair, by schema id.")
+    version_count: int = Field(description="Saved versions (GET .../versions lists them).")
+    environments: dict[str, int] = Field(description="The saved version number each bound environment points at.")
