@@ -1,10 +1,12 @@
-"""Feedback review routes (API key required, tenant-scoped): list, summarise and erase feedback; read a run.
+"""Feedback review routes (API key required, tenant-scoped): list, summarise and erase feedback; read a run;
+compare two versions; draft a version's next instructions from its feedback.
 
 A user id enters as a query parameter (list), a path parameter (DELETE .../users/{user_id}) or in a body
 (POST .../erasures, the one that carries any id: a path loses `.` and `..`); each is read in any spelling
 (review.service.user_id_spellings).
 """
 
+import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
@@ -23,9 +25,12 @@ from agentfeedback.review.models import (
     ErasureRequest,
     FeedbackPage,
     FeedbackSummary,
+    ImprovedVersion,
+    ImproveRequest,
     Outcome,
     RunDetail,
     RunFeedback,
+    VersionComparison,
 )
 from agentfeedback.review.service import Window, feedback_filter, summary_window
 
@@ -76,6 +81,38 @@ def feedback_summary(
 ) -> FeedbackSummary:
     owner = caller_tenant(app, tenant)
     return composition.review_service().feedback_summary(owner, agent_id, summary_window(since, until), version)
+
+
+VersionRef = Annotated[
+    str, Query(min_length=1, max_length=64, description="A saved version number, or a version id (32 hex digits).")
+]
+
+
+@app.get("/v1/<tenant>/agents/<agent_id>/versions/compare")
+def compare_versions(
+    tenant: TenantPath,
+    agent_id: AgentIdPath,
+    base: VersionRef,
+    candidate: VersionRef,
+    since: Time = None,
+    until: Time = None,
+) -> VersionComparison:
+    owner = caller_tenant(app, tenant)
+    window = summary_window(since, until)
+    return composition.review_service().compare_versions(owner, agent_id, base, candidate, window)
+
+
+@app.post("/v1/<tenant>/agents/<agent_id>/versions/<number>/improve")
+def improve_version(
+    tenant: TenantPath,
+    agent_id: AgentIdPath,
+    number: Annotated[int, Path(ge=1, le=999_999_999, description="A saved version number.")],
+    body: ImproveRequest,
+) -> ImprovedVersion:
+    owner = caller_tenant(app, tenant)
+    # The model call gets what is left of the function's time, so a slow model ends in our 504, not a timeout.
+    deadline = time.monotonic() + app.lambda_context.get_remaining_time_in_millis() / 1000
+    return composition.improve_service().improve(owner, agent_id, number, body, deadline)
 
 
 @app.get("/v1/<tenant>/agents/<agent_id>/runs/<run_id>")

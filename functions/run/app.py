@@ -1,4 +1,5 @@
-"""Agent routes (API key required): register and list agents, run one, save versions, bind environments."""
+"""Agent routes (API key required): register and list agents, run one, save versions, bind and split
+environments (promote a canary, roll back)."""
 
 import time
 from typing import Annotated, Any
@@ -36,7 +37,7 @@ from agentfeedback.runs.models import (
     VersionList,
     VersionProperties,
 )
-from agentfeedback.runs.registry import stable_uid
+from agentfeedback.runs.registry import Deployment, stable_uid
 
 logger = Logger()
 metrics = Metrics()
@@ -129,23 +130,46 @@ def save_version(tenant: TenantPath, agent_id: AgentIdPath, body: VersionPropert
 def list_versions(tenant: TenantPath, agent_id: AgentIdPath) -> VersionList:
     owner = caller_tenant(app, tenant)
     registry = composition.agent_registry()
+    versions = registry.versions(owner, agent_id)
+    ids = {version.number: version.id for version in versions}
+    deployments = registry.deployments(owner, agent_id)
     return VersionList(
-        versions=[SavedVersionResponse.model_validate(version) for version in registry.versions(owner, agent_id)],
-        environments=registry.environments(owner, agent_id),
+        versions=[SavedVersionResponse.model_validate(version) for version in versions],
+        environments={deployment.environment: deployment.number for deployment in deployments},
+        deployments={deployment.environment: EnvironmentBinding.of(deployment, ids) for deployment in deployments},
     )
+
+
+EnvironmentName = Annotated[str, Path(max_length=32, description="dev, staging or production.")]
+
+
+def _binding(owner: str, agent_id: str, deployment: Deployment) -> EnvironmentBinding:
+    registry = composition.agent_registry()
+    numbers = (deployment.number, deployment.canary_number)
+    ids = {number: registry.version(owner, agent_id, number).id for number in numbers if number is not None}
+    return EnvironmentBinding.of(deployment, ids)
 
 
 @app.put("/v1/<tenant>/agents/<agent_id>/environments/<environment>")
 def bind_environment(
-    tenant: TenantPath,
-    agent_id: AgentIdPath,
-    environment: Annotated[str, Path(max_length=32)],
-    body: BindEnvironmentRequest,
+    tenant: TenantPath, agent_id: AgentIdPath, environment: EnvironmentName, body: BindEnvironmentRequest
 ) -> EnvironmentBinding:
-    saved = composition.agent_registry().bind_environment(
-        caller_tenant(app, tenant), agent_id, environment, body.version
-    )
-    return EnvironmentBinding(environment=environment, version=saved.number, version_id=saved.id)
+    owner = caller_tenant(app, tenant)
+    canary = (body.canary.version, body.canary.weight) if body.canary else None
+    deployment = composition.agent_registry().deploy(owner, agent_id, environment, body.version, canary)
+    return _binding(owner, agent_id, deployment)
+
+
+@app.post("/v1/<tenant>/agents/<agent_id>/environments/<environment>/promote")
+def promote_canary(tenant: TenantPath, agent_id: AgentIdPath, environment: EnvironmentName) -> EnvironmentBinding:
+    owner = caller_tenant(app, tenant)
+    return _binding(owner, agent_id, composition.agent_registry().promote(owner, agent_id, environment))
+
+
+@app.post("/v1/<tenant>/agents/<agent_id>/environments/<environment>/rollback")
+def roll_back(tenant: TenantPath, agent_id: AgentIdPath, environment: EnvironmentName) -> EnvironmentBinding:
+    owner = caller_tenant(app, tenant)
+    return _binding(owner, agent_id, composition.agent_registry().rollback(owner, agent_id, environment))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

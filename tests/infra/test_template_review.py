@@ -257,6 +257,8 @@ REVIEW_ROUTES = {
     ("GET", "/v1/{tenant}/agents/{agent_id}/runs/{run_id}/feedback"),
     ("DELETE", "/v1/{tenant}/feedback/users/{user_id}"),
     ("POST", "/v1/{tenant}/feedback/erasures"),
+    ("GET", "/v1/{tenant}/agents/{agent_id}/versions/compare"),
+    ("POST", "/v1/{tenant}/agents/{agent_id}/versions/{number}/improve"),
 }
 
 
@@ -275,8 +277,20 @@ def test_review_events_in_events_folder_match_the_routes():
         assert event["requestContext"]["authorizer"]["tenant"]
 
 
+def review_statements(**parameters: str) -> list[dict]:
+    """The review function's policy statements as deployed with these parameters (each !If chosen)."""
+    chosen = []
+    for statement in properties("ReviewFunction")["Policies"][0]["Statement"]:
+        if "Fn::If" in statement:
+            condition, when_true, when_false = statement["Fn::If"]
+            statement = when_true if resolver(**parameters).condition(condition) else when_false
+        if statement != {"Ref": "AWS::NoValue"}:
+            chosen.append(statement)
+    return chosen
+
+
 def test_review_function_has_least_privilege():
-    statements = properties("ReviewFunction")["Policies"][0]["Statement"]
+    statements = review_statements()
     grants = {}
     for statement in statements:
         assert statement["Effect"] == "Allow"
@@ -284,7 +298,13 @@ def test_review_function_has_least_privilege():
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         for action in actions:
             grants.setdefault(action, []).extend(json.dumps(resource) for resource in resources)
-    assert set(grants) == {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"}
+    assert set(grants) == {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:UpdateItem",
+    }
     assert "*" not in json.dumps(statements)
     assert sorted(grants["dynamodb:Query"]) == sorted(
         json.dumps({"Fn::Sub": f"${{{table}.Arn}}/index/{index}"})
@@ -295,10 +315,31 @@ def test_review_function_has_least_privilege():
             ("RunsTable", "by_agent_time"),
         ]
     )
-    assert grants["dynamodb:GetItem"] == [json.dumps({"Fn::GetAtt": ["RunsTable", "Arn"]})]
-    assert grants["dynamodb:DeleteItem"] == [json.dumps({"Fn::GetAtt": ["FeedbackTable", "Arn"]})]
-    # UpdateItem only gives an erased user's place back to the run's user counter.
-    assert grants["dynamodb:UpdateItem"] == [json.dumps({"Fn::GetAtt": ["FeedbackTable", "Arn"]})]
+    runs, feedback, agents = (
+        json.dumps({"Fn::GetAtt": [table, "Arn"]}) for table in ("RunsTable", "FeedbackTable", "AgentsTable")
+    )
+    assert sorted(grants["dynamodb:GetItem"]) == sorted([runs, agents])
+    assert grants["dynamodb:DeleteItem"] == [feedback]
+    # UpdateItem gives an erased user's place back to the run's user counter, and numbers a drafted version;
+    # PutItem saves that version (improve).
+    assert sorted(grants["dynamodb:UpdateItem"]) == sorted([feedback, agents])
+    assert grants["dynamodb:PutItem"] == [agents]
+
+
+def test_review_function_reaches_a_model_provider_only_when_one_is_configured():
+    def actions(**parameters: str) -> set[str]:
+        found = set()
+        for statement in review_statements(**parameters):
+            listed = statement["Action"]
+            found |= set(listed if isinstance(listed, list) else [listed])
+        return found
+
+    assert not {"secretsmanager:GetSecretValue", "bedrock:InvokeModel"} & actions()
+    assert "bedrock:InvokeModel" in actions(BedrockEnabled="true")
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:openai"
+    assert "secretsmanager:GetSecretValue" in actions(OpenAIApiKeySecretArn=secret)
+    variables = properties("ReviewFunction")["Environment"]["Variables"]
+    assert set(variables) == {"OPENAI_BASE_URL", "OPENAI_API_KEY_SECRET_ARN", "BEDROCK_ENABLED"}
 
 
 def test_every_index_the_review_code_queries_is_declared_and_none_scans():

@@ -5,7 +5,7 @@ Every operation is fuzzed with schema-valid (positive) and schema-violating (neg
 cases are steered part of the time towards the deep paths (a valid feedback token, the caller's own tenant,
 a registered agent, the offline model), otherwise nearly every case would stop at a 401/403/404.
 
-Bounded for `make test` (8 cases per operation and mode, deterministic: 224 cases in under 10 s); a longer
+Bounded for `make test` (8 cases per operation and mode, deterministic: 304 cases, about 20 s); a longer
 run exploring new inputs each time: `make fuzz` (FUZZ_EXAMPLES=100 by default; FUZZ_VERBOSE=1 also prints
 the statuses per operation). The module prints "N generated fuzz cases ..., 0 5xx" past pytest's capture.
 """

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from agentfeedback.keys.store import ApiKeyStore
     from agentfeedback.providers.router import ModelRouter
     from agentfeedback.providers.settings import ProviderSettings
+    from agentfeedback.review.improve import ImproveService
     from agentfeedback.review.service import ReviewService
+    from agentfeedback.review.store import ReviewStore
     from agentfeedback.runs.recorder import RunRecorder
     from agentfeedback.runs.registry import AgentRegistry
     from agentfeedback.runs.runner import AgentRunner
@@ -169,10 +171,23 @@ def chat_completions() -> ChatCompletions:
 
 
 @_once
-def review_service() -> ReviewService:
-    from agentfeedback.review.service import ReviewService
+def review_store() -> ReviewStore:
     from agentfeedback.review.store import ReviewStore
 
     config = settings()
-    store = ReviewStore(dynamodb(), config.feedback_table, config.runs_table)
-    return ReviewService(store, run_store(), config.run_retention_days)
+    return ReviewStore(dynamodb(), config.feedback_table, config.runs_table)
+
+
+@_once
+def review_service() -> ReviewService:
+    from agentfeedback.review.service import ReviewService
+
+    config = settings()
+    return ReviewService(review_store(), run_store(), agent_registry(), config.run_retention_days)
+
+
+@_once
+def improve_service() -> ImproveService:
+    from agentfeedback.review.improve import ImproveService
+
+    return ImproveService(review_store(), run_store(), agent_registry(), model_router().complete)

@@ -22,7 +22,10 @@ BODY_ROUTES = [
     ("run", "run/bind_environment.json"),
     ("chat", "chat/chat_completion.json"),
     ("review", "review/request_erasure.json"),
+    ("review", "review/improve_version.json"),
 ]
+# Routes that are actions on a path and take no body: an empty body is fine, any other is read as above.
+ACTION_ROUTES = [("run", "run/promote_canary.json"), ("run", "run/roll_back_environment.json")]
 
 # Each a body text that is not a JSON object within the limits, and what the 400 must mention.
 BAD_BODIES = {
@@ -55,6 +58,18 @@ def test_a_body_that_is_not_a_json_object_within_limits_is_400_everywhere(aws, i
     assert status == 400, body
     assert body["error"]["code"] == "invalid_json" and mentions in body["error"]["message"], body
     assert stored_items(aws) == before  # nothing stored
+
+
+@pytest.mark.parametrize(("function", "event_file"), ACTION_ROUTES, ids=[f"{f}:{e}" for f, e in ACTION_ROUTES])
+@pytest.mark.parametrize("case", sorted(BAD_BODIES))
+def test_an_action_route_takes_no_body_or_a_json_object(aws, invoke, function, event_file, case):
+    text, mentions = BAD_BODIES[case]
+    status, _, body = invoke(function, load_event(event_file, body=text))
+    if case == "empty":
+        # Nothing is bound in this test: the route itself answers, not the body rule.
+        assert status == 404 and body["error"]["code"] == "not_found", body
+    else:
+        assert status == 400 and body["error"]["code"] == "invalid_json" and mentions in body["error"]["message"]
 
 
 @pytest.mark.parametrize("content_type", ["Application/JSON", "APPLICATION/json; charset=UTF-8", "application/json"])

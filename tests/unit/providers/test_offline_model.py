@@ -121,3 +121,17 @@ def test_input_tokens_count_the_transcript_and_the_key_sorted_schema() -> None:
 def test_root_that_contains_itself_through_all_of_is_a_provider_error() -> None:
     with pytest.raises(ProviderError, match="refers to itself"):
         OfflineModel().complete(request("hello", {"allOf": [{"$ref": "#"}]}), "offline")
+
+
+def test_a_callers_offline_answer_is_returned_as_it_is():
+    messages = [ChatMessage(role="user", content="Draft it.")]
+    answer = json.dumps({"instructions": "Be brief.", "changelog": ["Shorter."]})
+    request = CompletionRequest(model="offline", messages=messages, json_schema=ORDER_SCHEMA, offline_answer=answer)
+    completion = OfflineModel().complete(request, "offline")
+    assert completion.text == answer and completion.output_tokens == estimate_tokens(answer)
+    plain = OfflineModel().complete(
+        CompletionRequest(model="offline", messages=messages, json_schema=ORDER_SCHEMA), "x"
+    )
+    assert plain.text != answer
+    # The token estimate counts the schema either way.
+    assert completion.input_tokens == plain.input_tokens

@@ -86,7 +86,19 @@ def test_versions_list_shows_each_saved_version_and_the_bound_environments(aws, 
     call(invoke, "bind_environment", {"version": 1})
     status, _, body = list_versions(invoke)
     assert status == 200, body
-    assert body == {"versions": [first, second], "environments": {"production": 1}}
+    production = {
+        "environment": "production",
+        "version": 1,
+        "version_id": first["id"],
+        "weight": 100,
+        "canary": None,
+        "previous_version": None,
+    }
+    assert body == {
+        "versions": [first, second],
+        "environments": {"production": 1},
+        "deployments": {"production": production},
+    }
     assert set(first) == {"number", "id", "properties", "created_at"}
 
 
@@ -95,7 +107,14 @@ def test_binding_an_environment_answers_the_version_it_points_at(aws, invoke):
     saved = call(invoke, "save_version", OFFLINE)[2]
     status, _, body = call(invoke, "bind_environment", {"version": 1})
     assert status == 200, body
-    assert body == {"environment": "production", "version": 1, "version_id": saved["id"]}
+    assert body == {
+        "environment": "production",
+        "version": 1,
+        "version_id": saved["id"],
+        "weight": 100,
+        "canary": None,
+        "previous_version": None,
+    }
 
 
 def test_unknown_environment_and_version_are_clear_4xx(aws, invoke):

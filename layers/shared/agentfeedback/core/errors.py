@@ -84,6 +84,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class NothingToImprove(Conflict):
+    """A version has no negative feedback with a comment: there is nothing to draft new instructions from."""
+
+    code = "no_negative_feedback"
+
+
 class UserLimitReached(Conflict):
     """A run's token already created entries for the most distinct users one run accepts."""
 

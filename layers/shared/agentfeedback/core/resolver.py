@@ -96,14 +96,19 @@ def with_canonical_media_type(event: dict[str, Any]) -> dict[str, Any]:
     return {**event, **changed} if changed else event
 
 
-def body_refusal(event: dict[str, Any], max_body_bytes: int | None = None) -> DomainError | None:
+def body_refusal(
+    event: dict[str, Any], max_body_bytes: int | None = None, takes_body: bool = True
+) -> DomainError | None:
     """What the shared body rules say of a request before any route sees it: 413 past max_body_bytes, then,
-    for a JSON (or undeclared) body of a POST, PUT or PATCH, core.http_api.parse_json_object's 400."""
+    for a JSON (or undeclared) body of a POST, PUT or PATCH, core.http_api.parse_json_object's 400. A route
+    that takes no body (`takes_body` False: an action such as promote) accepts an empty one."""
     if str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
         return None
     raw = body_bytes(event.get("body"), bool(event.get("isBase64Encoded")))
     if max_body_bytes is not None and len(raw) > max_body_bytes:
         return too_large(max_body_bytes)
+    if not takes_body and not raw:
+        return None
     headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
     if unsupported_media_type(headers.get("content-type")) is not None:
         return None  # Powertools answers it: 415 through validation_error
@@ -127,7 +132,8 @@ class ApiResolver(APIGatewayRestResolver):
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         event = with_canonical_media_type(dict(event))
         # An unknown route is a 404 whatever its body; the body rules are for requests a route will take.
-        refused = body_refusal(event, self._max_body_bytes) if self._has_route(event) else None
+        takes_body = self._route_takes_body(event)
+        refused = body_refusal(event, self._max_body_bytes, takes_body) if takes_body is not None else None
         if refused is None:
             vary = {"Vary": "Origin"} if self._allowed_origins and "*" not in self._allowed_origins else {}
             return with_standard_headers(super().resolve(event, context), vary)
@@ -135,11 +141,15 @@ class ApiResolver(APIGatewayRestResolver):
         headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
         return proxy_error(refused, cors_headers(headers.get("origin"), self._allowed_origins))
 
-    def _has_route(self, event: Mapping[str, Any]) -> bool:
-        """Whether a route of this resolver takes the event's method and path (matched as Powertools does)."""
+    def _route_takes_body(self, event: Mapping[str, Any]) -> bool | None:
+        """Whether the route that takes the event's method and path (matched as Powertools does) declares a
+        body parameter; None when no route of this resolver takes it."""
         method, path = str(event.get("httpMethod", "")).upper(), str(event.get("path", ""))
-        routes = self._static_routes + self._dynamic_routes
-        return any(route.method == method and route.rule.match(path) for route in routes)
+        for route in self._static_routes + self._dynamic_routes:
+            if route.method == method and route.rule.match(path):
+                dependant = getattr(route, "dependant", None)
+                return dependant is None or bool(dependant.body_params)
+        return None
 
 
 def error_response(error: DomainError) -> Response[str]:

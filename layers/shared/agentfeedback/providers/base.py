@@ -29,6 +29,9 @@ class CompletionRequest:
     json_schema: dict[str, Any] | None = None
     # The caller's remaining time budget; providers wait at most this long (and at most their own timeout).
     timeout_seconds: float | None = None
+    # What the offline model answers instead of a made-up value: a caller that can build a deterministic
+    # stand-in by rule (the improver's draft) sets it; every other provider ignores it.
+    offline_answer: str | None = None
 
 
 @dataclass(frozen=True)

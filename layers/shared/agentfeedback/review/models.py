@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentfeedback.core.ids import MAX_USER_ID_CHARS
 from agentfeedback.feedback.models import Outcome
 from agentfeedback.feedback.store import FeedbackEntry
-from agentfeedback.review.satisfaction import VoteTally
-from agentfeedback.runs.models import RunVersion
+from agentfeedback.review.comparison import Comparison
+from agentfeedback.review.proportions import ALPHA, POWER
+from agentfeedback.review.satisfaction import Interval, VoteTally
+from agentfeedback.runs.models import RunVersion, SavedVersionResponse
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 30
@@ -151,3 +153,159 @@ class ErasureRequest(BaseModel):
 class ErasedUser(BaseModel):
     user_id: str = Field(max_length=MAX_USER_ID_CHARS, description="The end user's id in its canonical form.")
     erased: int = Field(description="How many feedback entries were deleted.")
+
+
+class _Deferred(BaseModel):
+    # Validators are built on first use, not at import: the review function's cold start builds only the models
+    # its request touches.
+    model_config = ConfigDict(defer_build=True)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, FIGURE_DECIMALS)
+
+
+class Bounds(_Deferred):
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, interval: Interval | None) -> Bounds | None:
+        if interval is None:
+            return None
+        return cls(low=round(interval.low, FIGURE_DECIMALS), high=round(interval.high, FIGURE_DECIMALS))
+
+
+class ComparedVersion(_Deferred):
+    version: int | None = Field(description="The saved version number; null for a version that was never saved.")
+    version_id: str
+    positive: int
+    negative: int
+    total: int = Field(description="positive + negative: current votes in the window, one per run and user.")
+    satisfaction: float | None = Field(description="positive / total; null without votes.")
+    interval: Bounds | None = Field(description="95% Wilson score interval of satisfaction (Wilson 1927).")
+
+    @classmethod
+    def of(cls, number: int | None, version_id: str, tally: VoteTally) -> ComparedVersion:
+        return cls(
+            version=number,
+            version_id=version_id,
+            positive=tally.positive,
+            negative=tally.negative,
+            total=tally.total,
+            satisfaction=_rounded(tally.satisfaction),
+            interval=Bounds.of(tally.interval),
+        )
+
+
+class Difference(_Deferred):
+    estimate: float = Field(description="Candidate satisfaction minus base satisfaction, from -1 to 1.")
+    interval: Bounds = Field(description="95% interval of the difference (Newcombe 1998, method 10).")
+    method: Literal["newcombe_hybrid_score"] = "newcombe_hybrid_score"
+
+
+class SignificanceFigures(_Deferred):
+    test: Literal["fisher_exact", "two_proportion_z"] = Field(
+        description="fisher_exact when an expected count of the 2x2 table is below 5, else the pooled z-test."
+    )
+    p_value: float = Field(description="Two-sided p-value (6 significant digits).")
+    z: float | None = Field(description="The z statistic (z-test only).")
+    alpha: float = ALPHA
+
+
+Decision = Literal["candidate_better", "candidate_worse", "no_detectable_difference", "not_enough_votes"]
+
+
+class VersionComparison(_Deferred):
+    agent_id: str
+    since: str
+    until: str = Field(description="Exclusive end of the window.")
+    base: ComparedVersion
+    candidate: ComparedVersion
+    difference: Difference | None = Field(description="Null while a version has no votes.")
+    significance: SignificanceFigures | None = Field(description="Null while a version has no votes.")
+    power: float = POWER
+    votes_needed_per_version: int | None = Field(
+        description="Votes each version needs for the observed difference, if real, to be detected with this power "
+        "by a two-sided test at alpha (Fleiss, Levin and Paik 2003); null when there is no difference."
+    )
+    more_votes_needed: int | None = Field(
+        description="votes_needed_per_version minus the votes of the version that has fewer (at least 0)."
+    )
+    decision: Decision
+    verdict: str = Field(description="The decision in one line of words, with the figures behind it.")
+
+    @classmethod
+    def of(
+        cls,
+        agent_id: str,
+        window: tuple[str, str],
+        base: ComparedVersion,
+        candidate: ComparedVersion,
+        comparison: Comparison,
+    ) -> VersionComparison:
+        difference = comparison.difference
+        interval = Bounds.of(comparison.difference_interval)
+        test = comparison.test
+        return cls(
+            agent_id=agent_id,
+            since=window[0],
+            until=window[1],
+            base=base,
+            candidate=candidate,
+            difference=None
+            if difference is None or interval is None
+            else Difference(estimate=round(difference, FIGURE_DECIMALS), interval=interval),
+            significance=None
+            if test is None
+            else SignificanceFigures(
+                test=test.name,  # type: ignore[arg-type]
+                p_value=float(f"{test.p_value:.6g}"),
+                z=None if test.z is None else round(test.z, FIGURE_DECIMALS),
+            ),
+            votes_needed_per_version=comparison.votes_needed_per_version,
+            more_votes_needed=comparison.more_votes_needed,
+            decision=comparison.decision,  # type: ignore[arg-type]
+            verdict=comparison.verdict,
+        )
+
+
+MAX_IMPROVE_FEEDBACK = 50
+DEFAULT_IMPROVE_FEEDBACK = 20
+
+
+class ImproveRequest(_Deferred):
+    """`POST .../versions/{number}/improve`: every field optional (an empty body is fine)."""
+
+    model_config = ConfigDict(defer_build=True, extra="forbid")
+
+    model: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="The model that drafts the instructions (any model id a run accepts); default: the version's.",
+    )
+    max_feedback: int = Field(
+        default=DEFAULT_IMPROVE_FEEDBACK,
+        ge=1,
+        le=MAX_IMPROVE_FEEDBACK,
+        description="The most feedback items of each outcome to use, newest first.",
+    )
+    include_positive: bool = Field(
+        default=False, description="Also show the model positive feedback with a comment: what to keep."
+    )
+
+
+class ImprovedVersion(_Deferred):
+    agent_id: str
+    base_version: int = Field(description="The version whose feedback was used.")
+    version: SavedVersionResponse = Field(description="The saved draft: a new version, bound to no environment.")
+    created: bool = Field(description="false when the draft equals a version saved before (that one is returned).")
+    instructions: str
+    changelog: list[str]
+    diff: str = Field(description="Unified diff from the base version's instructions to the new ones.")
+    feedback_ids: list[str] = Field(description="The feedback entries shown to the model, newest first.")
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float

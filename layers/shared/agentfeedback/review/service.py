@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
@@ -13,8 +14,10 @@ from aws_lambda_powertools import Logger
 from agentfeedback.core.errors import NotFound, ValidationFailed
 from agentfeedback.core.ids import canonical_run_id, canonical_user_id
 from agentfeedback.core.storage import TIMESTAMP_FORMAT
+from agentfeedback.review.comparison import compare_tallies
 from agentfeedback.review.cursor import decode_cursor, encode_cursor
 from agentfeedback.review.models import (
+    ComparedVersion,
     DayFigures,
     ErasedUser,
     FeedbackItem,
@@ -23,11 +26,13 @@ from agentfeedback.review.models import (
     Figures,
     RunDetail,
     RunFeedback,
+    VersionComparison,
     VersionFigures,
 )
 from agentfeedback.review.satisfaction import VoteTally
 from agentfeedback.review.store import FeedbackFilter, ReviewStore, RunStamp, TimeRange, Vote
 from agentfeedback.runs.models import RunVersion
+from agentfeedback.runs.registry import AgentRegistry
 from agentfeedback.runs.store import RunRecord, RunStore
 
 logger = Logger(child=True)
@@ -114,14 +119,16 @@ def feedback_filter(
 
 
 def summary_window(since: str | None, until: str | None, now: datetime | None = None) -> Window:
-    """Defaults to the last 30 days; longer than a year is refused (the summary reads every vote in it)."""
+    """Defaults to the last 30 days; longer than a year is refused (summary and compare read every vote in it)."""
     parsed = Window.parse(since, until)
     end = parsed.until or (now or datetime.now(UTC))
     start = parsed.since or end - timedelta(days=DEFAULT_SUMMARY_DAYS)
     if start >= end:
         raise ValidationFailed("Invalid request: since must be earlier than until.")
     if end - start > timedelta(days=MAX_SUMMARY_DAYS):
-        raise ValidationFailed(f"Invalid request: the summary window may span at most {MAX_SUMMARY_DAYS} days.")
+        raise ValidationFailed(
+            f"Invalid request: the window may span at most {MAX_SUMMARY_DAYS} days (since to until)."
+        )
     return Window(since=start, until=end)
 
 
@@ -192,12 +199,36 @@ def summarise(
     )
 
 
-class ReviewService:
-    """The review flows behind the authenticated review routes: list, run detail, summary, erasure."""
+_VERSION_NUMBER = re.compile(r"[0-9]{1,9}")
+_VERSION_ID = re.compile(r"[0-9a-f]{32}")
 
-    def __init__(self, store: ReviewStore, runs: RunStore, run_retention_days: int) -> None:
+
+def version_reference(
+    registry: AgentRegistry, tenant: str, agent_id: str, name: str, value: str
+) -> tuple[int | None, str]:
+    """(saved number or None, version id) of a version named by its saved number or its 32-hex-digit id.
+
+    An id is taken as it is (runs with inline properties have versions that were never saved); its number is
+    found when it was saved. NotFound for an unknown number; ValidationFailed (naming `name`) for anything else.
+    """
+    text = value.strip()
+    if _VERSION_NUMBER.fullmatch(text):
+        saved = registry.version(tenant, agent_id, int(text))
+        return saved.number, saved.id
+    if _VERSION_ID.fullmatch(text):
+        return registry.number_of(tenant, agent_id, text), text
+    raise ValidationFailed(
+        f"Invalid request: {name}: use a saved version number (e.g. 2) or a version id (32 hexadecimal characters)."
+    )
+
+
+class ReviewService:
+    """The review flows behind the authenticated review routes: list, run detail, summary, compare, erasure."""
+
+    def __init__(self, store: ReviewStore, runs: RunStore, registry: AgentRegistry, run_retention_days: int) -> None:
         self._store = store
         self._runs = runs
+        self._registry = registry
         self._run_retention_days = run_retention_days
 
     def list_feedback(
@@ -274,6 +305,33 @@ class ReviewService:
             votes=self._store.votes(tenant, agent_id, times, version),
             runs=self._store.runs(tenant, agent_id, times),
             version=version,
+        )
+
+    def compare_versions(
+        self, tenant: str, agent_id: str, base: str, candidate: str, window: Window
+    ) -> VersionComparison:
+        """Satisfaction of two versions over the window's current votes (one per run and user), and whether the
+        candidate differs from the base beyond chance (review.comparison). Versions by number or id
+        (version_reference); ValidationFailed when both name the same version.
+        """
+        assert window.since is not None and window.until is not None
+        base_number, base_id = version_reference(self._registry, tenant, agent_id, "base", base)
+        candidate_number, candidate_id = version_reference(self._registry, tenant, agent_id, "candidate", candidate)
+        if base_id == candidate_id:
+            raise ValidationFailed("Invalid request: base and candidate name the same version; compare two versions.")
+        tallies = {base_id: VoteTally(), candidate_id: VoteTally()}
+        # One read of the window's votes (projected to what is counted) serves both versions.
+        for vote in self._store.votes(tenant, agent_id, window.time_range()):
+            tally = tallies.get(vote.version_id)
+            if tally is not None:
+                tally.add(vote.outcome)
+        comparison = compare_tallies(tallies[base_id], tallies[candidate_id])
+        return VersionComparison.of(
+            agent_id,
+            (stored_time(window.since), stored_time(window.until)),
+            ComparedVersion.of(base_number, base_id, tallies[base_id]),
+            ComparedVersion.of(candidate_number, candidate_id, tallies[candidate_id]),
+            comparison,
         )
 
     def erase_user(self, tenant: str, user_id: str) -> ErasedUser:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentfeedback.core.ids import AGENT_ID_REGEX
+from agentfeedback.runs.registry import Deployment
 
 
 class _Model(BaseModel):
@@ -88,19 +90,62 @@ class SavedVersionResponse(_Model):
     created_at: str
 
 
-class VersionList(_Model):
-    versions: list[SavedVersionResponse]
-    environments: dict[str, int] = Field(description="The saved version number each bound environment points at.")
+class CanaryBinding(_Model):
+    version: int = Field(description="The saved version number of the canary.")
+    version_id: str
+    weight: int = Field(description="Percent of runs (of end users, when runs name one) the canary gets.")
 
 
 class EnvironmentBinding(_Model):
     environment: str
-    version: int = Field(description="The saved version number the environment now points at.")
+    version: int = Field(description="The saved version number the environment points at (its main version).")
     version_id: str
+    weight: int = Field(description="Percent of runs the main version gets: 100 without a canary.")
+    canary: CanaryBinding | None = Field(description="The second version of a split; null when there is none.")
+    previous_version: int | None = Field(
+        description="The version the environment pointed at before; where a rollback without a canary returns."
+    )
+
+    @classmethod
+    def of(cls, deployment: Deployment, version_ids: Mapping[int, str]) -> EnvironmentBinding:
+        """From the registry's Deployment; `version_ids` maps saved version numbers to their ids."""
+        canary = deployment.canary_number
+        return cls(
+            environment=deployment.environment,
+            version=deployment.number,
+            version_id=version_ids[deployment.number],
+            weight=100 - deployment.canary_weight if canary is not None else 100,
+            canary=None
+            if canary is None
+            else CanaryBinding(version=canary, version_id=version_ids[canary], weight=deployment.canary_weight),
+            previous_version=deployment.previous_number,
+        )
+
+
+class VersionList(_Model):
+    versions: list[SavedVersionResponse]
+    environments: dict[str, int] = Field(
+        description="The saved version number each bound environment points at (its main version)."
+    )
+    deployments: dict[str, EnvironmentBinding] = Field(
+        description="Each bound environment in full: main version, canary and weights, previous version."
+    )
+
+
+class Canary(_Model):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, description="A saved version number, other than the main one.")
+    weight: int = Field(ge=1, le=99, description="Percent of runs (of end users, when runs name one) it gets.")
 
 
 class BindEnvironmentRequest(_Model):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, description="The saved version number that takes the runs the canary does not.")
+    canary: Canary | None = Field(
+        default=None,
+        description="Split the environment: this version gets `weight` percent. The same end user (a run's "
+        "metadata.user_id) always gets the same version; runs without one are assigned each on its own.",
+    )
 
 
 class AgentSummary(_Model):

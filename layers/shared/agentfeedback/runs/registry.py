@@ -10,15 +10,17 @@ A tenant's catalogue of agents is one more partition of the same table, pk = the
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agentfeedback.core.errors import NotFound, ServiceUnavailable, ValidationFailed
+from agentfeedback.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from agentfeedback.core.ids import validate_agent_id
 from agentfeedback.core.storage import Put, Query, Table, utc_now
+from agentfeedback.runs.traffic import Split
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -293,31 +295,188 @@ class AgentRegistry:
             raise NotFound(f"Agent {agent_id!r} has no saved version {number}.")
         return SavedVersion.from_item(item)
 
+    def number_of(self, tenant: str, agent_id: str, version_id: str) -> int | None:
+        """The saved number of a version id (its properties' hash), or None when no saved version has it."""
+        item = self._get(tenant, agent_id, f"version_hash#{version_id}")
+        return int(item["number"]) if item else None
+
     def versions(self, tenant: str, agent_id: str) -> list[SavedVersion]:
         found = [SavedVersion.from_item(item) for item in self._items(tenant, agent_id, "version#")]
         return sorted(found, key=lambda version: version.number)
 
-    def bind_environment(self, tenant: str, agent_id: str, environment: str, number: int) -> SavedVersion:
-        if environment not in ENVIRONMENTS:
-            raise ValidationFailed(f"Unknown environment {environment!r}: use one of {', '.join(ENVIRONMENTS)}.")
-        saved = self.version(tenant, agent_id, number)
-        self._table.put({**self._key(tenant, agent_id, f"env#{environment}"), "number": number})
-        return saved
+    def deployments(self, tenant: str, agent_id: str) -> list[Deployment]:
+        """Every bound environment of the agent, in ENVIRONMENTS order."""
+        found = {
+            environment: Deployment.from_item(environment, item)
+            for item in self._items(tenant, agent_id, "env#")
+            if (environment := str(item["sk"]).split("#", 1)[1]) in ENVIRONMENTS
+        }
+        return [found[name] for name in ENVIRONMENTS if name in found]
 
     def environments(self, tenant: str, agent_id: str) -> dict[str, int]:
-        """Which saved version number each bound environment points at."""
-        return {str(item["sk"]).split("#", 1)[1]: int(item["number"]) for item in self._items(tenant, agent_id, "env#")}
+        """Which saved version number each bound environment points at (its main version, canary aside)."""
+        return {deployment.environment: deployment.number for deployment in self.deployments(tenant, agent_id)}
 
-    def environment(self, tenant: str, agent_id: str, environment: str) -> SavedVersion:
-        if environment not in ENVIRONMENTS:
-            raise ValidationFailed(
-                f"Unknown version {environment!r}: use a saved version number, one of "
-                f'{", ".join(ENVIRONMENTS)}, or inline properties such as {{"model": "offline"}}.'
-            )
+    def _current(self, tenant: str, agent_id: str, environment: str) -> Deployment | None:
         item = self._get(tenant, agent_id, f"env#{environment}")
-        if not item:
+        return Deployment.from_item(environment, item) if item else None
+
+    def deployment(self, tenant: str, agent_id: str, environment: str, *, for_run: bool = False) -> Deployment:
+        """What the environment points at. ValidationFailed for an unknown environment (worded for a run's
+        `version` when `for_run`), NotFound for an unbound one."""
+        _check_environment(environment, for_run)
+        current = self._current(tenant, agent_id, environment)
+        if current is None:
             raise NotFound(
                 f"No version of agent {agent_id!r} is deployed to {environment!r}; bind one with "
                 f"PUT /v1/{{tenant}}/agents/{agent_id}/environments/{environment}."
             )
-        return self.version(tenant, agent_id, int(item["number"]))
+        return current
+
+    def deploy(
+        self,
+        tenant: str,
+        agent_id: str,
+        environment: str,
+        number: int,
+        canary: tuple[int, int] | None = None,
+    ) -> Deployment:
+        """Point the environment at saved version `number`, or split it with `canary` = (number, weight percent).
+
+        The version it pointed at before is kept as `previous_number` (what `rollback` returns to).
+        ValidationFailed for an unknown environment, a canary equal to the main version or a weight outside
+        1-99; NotFound for a version that was never saved; Conflict when the environment changed meanwhile.
+        """
+        _check_environment(environment)
+        self.version(tenant, agent_id, number)
+        if canary is not None:
+            canary_number, weight = canary
+            if canary_number == number:
+                raise ValidationFailed(
+                    f"Invalid request: the canary must be another version than {number}; to send all traffic "
+                    "to one version, leave the canary out."
+                )
+            if not 1 <= weight <= 99:
+                raise ValidationFailed("Invalid request: canary weight must be a percentage from 1 to 99.")
+            self.version(tenant, agent_id, canary_number)
+        current = self._current(tenant, agent_id, environment)
+        previous = current.previous_number if current is not None else None
+        if current is not None and current.number != number:
+            previous = current.number
+        wanted = Deployment(
+            environment=environment,
+            number=number,
+            canary_number=canary[0] if canary else None,
+            canary_weight=canary[1] if canary else 0,
+            previous_number=previous,
+        )
+        return self._write(tenant, agent_id, wanted, current)
+
+    def promote(self, tenant: str, agent_id: str, environment: str) -> Deployment:
+        """The canary becomes the environment's one version; the main one becomes `previous_number`.
+
+        NotFound for an unbound environment; Conflict when it has no canary, or changed meanwhile.
+        """
+        current = self.deployment(tenant, agent_id, environment)
+        if current.canary_number is None:
+            raise Conflict(
+                f"Environment {environment!r} of agent {agent_id!r} has no canary to promote (it runs version "
+                f"{current.number} only); split it first with PUT .../environments/{environment} and a canary."
+            )
+        wanted = Deployment(environment=environment, number=current.canary_number, previous_number=current.number)
+        return self._write(tenant, agent_id, wanted, current)
+
+    def rollback(self, tenant: str, agent_id: str, environment: str) -> Deployment:
+        """Drop the canary (the main version takes every run); without a canary, return to `previous_number`.
+
+        One step back: after a rollback to the previous version there is no further one. NotFound for an
+        unbound environment; Conflict when there is nothing to roll back to, or the environment changed meanwhile.
+        """
+        current = self.deployment(tenant, agent_id, environment)
+        if current.canary_number is not None:
+            wanted = Deployment(environment=environment, number=current.number, previous_number=current.previous_number)
+        elif current.previous_number is not None:
+            self.version(tenant, agent_id, current.previous_number)
+            wanted = Deployment(environment=environment, number=current.previous_number)
+        else:
+            raise Conflict(
+                f"Environment {environment!r} of agent {agent_id!r} has nothing to roll back to: it runs version "
+                f"{current.number}, with no canary and no earlier version recorded."
+            )
+        return self._write(tenant, agent_id, wanted, current)
+
+    def _write(self, tenant: str, agent_id: str, wanted: Deployment, current: Deployment | None) -> Deployment:
+        """Store `wanted` if the environment is still as `current` was read (its revision); Conflict otherwise."""
+        revision = current.revision if current is not None else 0
+        names = {"#number": "number", "#revision": "revision"}
+        values: dict[str, Any] = {":number": wanted.number, ":revision": revision + 1, ":now": utc_now()}
+        assignments = ["#number = :number", "#revision = :revision", "updated_at = :now"]
+        removed = []
+        optional = {
+            "canary_number": wanted.canary_number,
+            "canary_weight": wanted.canary_weight or None,
+            "previous_number": wanted.previous_number,
+        }
+        for attribute, value in optional.items():
+            if value is None:
+                removed.append(attribute)
+            else:
+                assignments.append(f"{attribute} = :{attribute}")
+                values[f":{attribute}"] = value
+        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removed) if removed else "")
+        # Environments bound before revisions existed have none: they count as revision 0.
+        condition = "#revision = :expected" if revision else "attribute_not_exists(#revision)"
+        if revision:
+            values[":expected"] = revision
+        key = self._key(tenant, agent_id, f"env#{wanted.environment}")
+        if self._table.update(key, expression, condition=condition, names=names, values=values) is None:
+            raise Conflict(
+                f"Environment {wanted.environment!r} of agent {agent_id!r} changed while this change was being "
+                "saved; read it again (GET .../versions) and retry."
+            )
+        return dataclasses.replace(wanted, revision=revision + 1)
+
+
+def _check_environment(environment: str, for_run: bool = False) -> None:
+    if environment in ENVIRONMENTS:
+        return
+    if for_run:
+        raise ValidationFailed(
+            f"Unknown version {environment!r}: use a saved version number, one of "
+            f'{", ".join(ENVIRONMENTS)}, or inline properties such as {{"model": "offline"}}.'
+        )
+    raise ValidationFailed(f"Unknown environment {environment!r}: use one of {', '.join(ENVIRONMENTS)}.")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What an environment points at: version `number`, and optionally a canary taking `canary_weight` percent of
+    the runs (runs.traffic decides which). `previous_number` is what a rollback without a canary returns to;
+    `revision` counts the changes (a write checks it, so two concurrent changes cannot both apply)."""
+
+    environment: str
+    number: int
+    canary_number: int | None = None
+    canary_weight: int = 0
+    previous_number: int | None = None
+    revision: int = 0
+
+    @classmethod
+    def from_item(cls, environment: str, item: dict[str, Any]) -> Deployment:
+        """From a stored environment item (sk env#NAME); items written before splits existed hold only `number`."""
+
+        def optional(name: str) -> int | None:
+            return int(item[name]) if item.get(name) is not None else None
+
+        return cls(
+            environment=environment,
+            number=int(item["number"]),
+            canary_number=optional("canary_number"),
+            canary_weight=optional("canary_weight") or 0,
+            previous_number=optional("previous_number"),
+            revision=optional("revision") or 0,
+        )
+
+    @property
+    def split(self) -> Split:
+        return Split(number=self.number, canary_number=self.canary_number, canary_weight=self.canary_weight)

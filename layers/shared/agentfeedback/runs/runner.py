@@ -18,6 +18,7 @@ from agentfeedback.runs.recorder import RunRecorder
 from agentfeedback.runs.registry import DEFAULT_INSTRUCTIONS, AgentRegistry, AgentSchema, version_id
 from agentfeedback.runs.schemas import schema_problem
 from agentfeedback.runs.store import RunRecord, RunStore, new_run_id
+from agentfeedback.runs.traffic import assigned_number, end_user_of
 
 
 def parse_json_object(text: str) -> dict[str, Any]:
@@ -71,18 +72,31 @@ class ResolvedVersion:
     properties: VersionProperties
 
 
-def resolve_version(registry: AgentRegistry, tenant: str, agent_id: str, version: Any) -> ResolvedVersion:
-    """`version` is inline properties, a saved version number, or an environment bound to one."""
+def resolve_version(
+    registry: AgentRegistry,
+    tenant: str,
+    agent_id: str,
+    version: Any,
+    end_user: str | None = None,
+    run_id: str = "",
+) -> ResolvedVersion:
+    """`version` is inline properties, a saved version number, or an environment bound to one or split between two.
+
+    For a split environment, `end_user` (the run's metadata.user_id) or else `run_id` picks the version
+    (runs.traffic.assigned_number).
+    """
     if isinstance(version, VersionProperties):
         properties = version
     else:
-        saved = (
-            registry.version(tenant, agent_id, version)
-            if isinstance(version, int)
-            else registry.version(tenant, agent_id, int(version))
-            if isinstance(version, str) and re.fullmatch(r"[0-9]{1,9}", version)
-            else registry.environment(tenant, agent_id, str(version))
-        )
+        if isinstance(version, int):
+            number = version
+        elif isinstance(version, str) and re.fullmatch(r"[0-9]{1,9}", version):
+            number = int(version)
+        else:
+            environment = str(version)
+            split = registry.deployment(tenant, agent_id, environment, for_run=True).split
+            number = assigned_number(split, tenant, agent_id, environment, end_user, run_id)
+        saved = registry.version(tenant, agent_id, number)
         properties = VersionProperties.model_validate(saved.properties)
     return ResolvedVersion(id=version_id(properties.model_dump()), properties=properties)
 
@@ -151,7 +165,10 @@ class AgentRunner:
         problem = schema_problem(schema.input_schema, request.task_input)
         if problem:
             raise ValidationFailed(f"task_input does not match the agent's input schema: {problem}.")
-        version = resolve_version(self._registry, tenant, agent_id, request.version)
+        # The run id is drawn first: a split environment without an end user assigns each run by its id.
+        run_id = request.id or new_run_id()
+        end_user = end_user_of(request.metadata)
+        version = resolve_version(self._registry, tenant, agent_id, request.version, end_user, run_id)
         properties = version.properties
         completion_request = CompletionRequest(
             model=properties.model,
@@ -165,7 +182,7 @@ class AgentRunner:
         )
         duration = time.perf_counter() - started
         record = RunRecord(
-            run_id=request.id or new_run_id(),
+            run_id=run_id,
             tenant=tenant,
             agent_id=agent_id,
             schema_id=schema_id,

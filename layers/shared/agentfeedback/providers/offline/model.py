@@ -18,7 +18,8 @@ class OfflineModel:
     """Implements `Provider`. Temperature is ignored: the offline model is deterministic by design."""
 
     def complete(self, request: CompletionRequest, provider_model: str) -> Completion:
-        """With `request.json_schema`: the JSON text of one value valid against it. Without: `chat_reply`, cut to
+        """`request.offline_answer` when the caller gave one (as it is: the caller checks it like any answer). Else,
+        with `request.json_schema`: the JSON text of one value valid against it. Without: `chat_reply`, cut to
         `max_tokens` at four characters a token (the rate `estimate_tokens` counts with).
 
         Token counts are `estimate_tokens` of the transcript (plus the schema, when there is one) and of the
@@ -26,15 +27,18 @@ class OfflineModel:
         Raises `ProviderError` when the schema refers to itself without end (`allOf` of its own `$ref`).
         """
         prompt = "\n".join(f"{message.role}: {message.content}" for message in request.messages)
-        if request.json_schema is not None:
-            schema_text = json.dumps(request.json_schema, sort_keys=True)
+        schema_text = json.dumps(request.json_schema, sort_keys=True) if request.json_schema is not None else ""
+        if schema_text:
+            prompt += "\n" + schema_text
+        if request.offline_answer is not None:
+            text = request.offline_answer
+        elif request.json_schema is not None:
             faker = SchemaFaker(request.json_schema, seed(request.messages, schema_text), chat_reply(request.messages))
             try:
                 value = faker.value()
             except RecursionError:
                 raise ProviderError("offline", "the output schema refers to itself without end.") from None
             text = json.dumps(value, ensure_ascii=False)
-            prompt += "\n" + schema_text
         else:
             text = chat_reply(request.messages)
             if request.max_tokens is not None:
