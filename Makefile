@@ -21,7 +21,7 @@ help: ## List every task
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -v port=$(PORT) -v demo_port=$(DEMO_PORT) \
 	  'BEGIN {FS = ":.*?## "}; {gsub(/\$$\(PORT\)/, port, $$2); gsub(/\$$\(DEMO_PORT\)/, demo_port, $$2); printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt functions/mcp/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt

@@ -16,7 +16,15 @@ from typing import NoReturn
 
 from feedbackctl import keys, review, versions
 from feedbackctl.errors import UserError
-from feedbackctl.http_client import API_KEY_ENV, API_URL_ENV, API_URL_HELP, DEFAULT_API_URL
+from feedbackctl.http_client import (
+    API_KEY_ENV,
+    API_URL_ENV,
+    API_URL_HELP,
+    DEFAULT_API_URL,
+    NO_KEY_HINT,
+    api_url,
+    connection_options,
+)
 from feedbackctl.terminal import visible
 
 # Each module exposes register(subparsers); its parsers set `handler`, a function (args) -> exit status.
@@ -59,7 +67,27 @@ def build_parser() -> CliParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
     for module in COMMAND_MODULES:
         module.register(subparsers)
+    mcp = subparsers.add_parser(
+        "mcp",
+        parents=[connection_options()],
+        help="serve the MCP tools over stdio, for desktop MCP clients",
+        description="Run the MCP server on stdin/stdout (an MCP client starts it): read-only tools over the review "
+        f"API at the CLI's base URL, with the key in ${API_KEY_ENV}.",
+    )
+    mcp.set_defaults(handler=_serve_mcp)
     return parser
+
+
+def _serve_mcp(args: argparse.Namespace) -> int:
+    url, source = api_url(args, os.environ)
+    key = os.environ.get(API_KEY_ENV)
+    if not key:
+        raise UserError(NO_KEY_HINT)
+    # Imported here: the MCP SDK takes a second to load, and only this command needs it.
+    from feedbackctl.mcp_stdio import serve_stdio
+
+    serve_stdio(url, key, source)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

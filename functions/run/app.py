@@ -1,11 +1,11 @@
-"""Agent routes (API key required): register schemas, run an agent, save versions, bind environments."""
+"""Agent routes (API key required): register schemas, list agents, run an agent, save versions, bind environments."""
 
 import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -20,6 +20,9 @@ from agentfeedback.core.resolver import (
     streamed_responses,
 )
 from agentfeedback.runs.models import (
+    DEFAULT_AGENT_PAGE,
+    AgentList,
+    AgentSummary,
     BindEnvironmentRequest,
     EnvironmentBinding,
     PartialRun,
@@ -31,7 +34,7 @@ from agentfeedback.runs.models import (
     VersionList,
     VersionProperties,
 )
-from agentfeedback.runs.registry import stable_uid
+from agentfeedback.runs.registry import MAX_AGENT_PAGE, AgentEntry, stable_uid
 
 logger = Logger()
 metrics = Metrics()
@@ -50,6 +53,25 @@ def register_agent(tenant: TenantPath, body: RegisterAgentRequest) -> RegisterAg
     return RegisterAgentResponse(
         id=body.id, schema_id=schema_id, uid=stable_uid(owner, body.id), tenant_uid=stable_uid(owner)
     )
+
+
+def _summary(entry: AgentEntry) -> AgentSummary:
+    return AgentSummary(id=entry.agent_id, created_at=entry.created_at, schemas=entry.schemas, versions=entry.versions)
+
+
+@app.get("/v1/<tenant>/agents")
+def list_agents(
+    tenant: TenantPath,
+    limit: Annotated[int, Query(ge=1, le=MAX_AGENT_PAGE)] = DEFAULT_AGENT_PAGE,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> AgentList:
+    entries, last = composition.agent_registry().agents(caller_tenant(app, tenant), limit, cursor)
+    return AgentList(agents=[_summary(entry) for entry in entries], next_cursor=last)
+
+
+@app.get("/v1/<tenant>/agents/<agent_id>")
+def get_agent(tenant: TenantPath, agent_id: AgentIdPath) -> AgentSummary:
+    return _summary(composition.agent_registry().agent(caller_tenant(app, tenant), agent_id))
 
 
 # Powertools validates what a route returns against its annotation: the RunResponse, or the events' text.

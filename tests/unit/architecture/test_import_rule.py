@@ -21,9 +21,17 @@ RANKS = {
     "runs": 3,
     "chat": 4,
     "review": 4,
-    "composition": 5,
+    "mcp": 5,
+    "composition": 6,
 }
-HANDLER_FEATURE = {"feedback": "feedback", "run": "runs", "chat": "chat", "review": "review", "authorizer": "keys"}
+HANDLER_FEATURE = {
+    "feedback": "feedback",
+    "run": "runs",
+    "chat": "chat",
+    "review": "review",
+    "authorizer": "keys",
+    "mcp": "mcp",
+}
 
 
 def part_of(module: str) -> str:

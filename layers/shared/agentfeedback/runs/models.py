@@ -101,3 +101,20 @@ class EnvironmentBinding(_Model):
 
 class BindEnvironmentRequest(_Model):
     version: int = Field(ge=1)
+
+
+DEFAULT_AGENT_PAGE = 50
+
+
+class AgentSummary(_Model):
+    id: str
+    created_at: str = Field(description="When the agent was registered or first ran (UTC).")
+    schemas: int = Field(description="How many input/output schema pairs it registered (schema ids 1..schemas).")
+    versions: int = Field(description="How many versions it saved (version numbers 1..versions).")
+
+
+class AgentList(_Model):
+    agents: list[AgentSummary] = Field(description="In agent id order.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page (a page may be empty while one follows)."
+    )

@@ -2,6 +2,10 @@
 
 Schema ids and version numbers are small integers, as the WorkflowAI SDKs expect. The same schemas
 (or the same version properties) always map to the same number: a content-hash item guards each one.
+
+Each agent's `meta` item (its counters) also names its tenant and id, so the sparse `by_tenant` index lists a
+tenant's agents: registered ones, and those that only ran (chat completions name agents without registering
+them; the run recorder notes them, once per container and agent).
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ENVIRONMENTS = ("dev", "staging", "production")
+# The sparse index of the agents' meta items, by tenant and agent id (template.yaml, AgentsTable).
+AGENTS_INDEX = "by_tenant"
+MAX_AGENT_PAGE = 100
 
 
 def canonical_json(value: Any) -> str:
@@ -117,6 +124,26 @@ class SavedVersion:
         )
 
 
+@dataclass(frozen=True)
+class AgentEntry:
+    """An agent of a tenant as the directory knows it: since when, and how many schemas and versions it saved."""
+
+    agent_id: str
+    created_at: str
+    schemas: int
+    versions: int
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> AgentEntry:
+        """From a meta item (sk meta); an agent that only ran has no counters yet."""
+        return cls(
+            agent_id=str(item["agent_id"]),
+            created_at=str(item.get("created_at", "")),
+            schemas=int(item.get("schema_counter", 0)),
+            versions=int(item.get("version_counter", 0)),
+        )
+
+
 def _version_body(properties: dict[str, Any], created_at: str) -> dict[str, Any]:
     """The attributes of a version item besides its key (its number is allocated when it is stored)."""
     return {"properties": canonical_json(properties), "version_id": version_id(properties), "created_at": created_at}
@@ -125,6 +152,8 @@ def _version_body(properties: dict[str, Any], created_at: str) -> dict[str, Any]
 class AgentRegistry:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._table = Table(client, table_name)
+        # Agents this container has already noted in the directory (note_agent writes once per agent).
+        self._noted: set[tuple[str, str]] = set()
 
     def _key(self, tenant: str, agent_id: str, sk: str) -> dict[str, str]:
         return {"pk": f"{tenant}#{agent_id}", "sk": sk}
@@ -141,9 +170,9 @@ class AgentRegistry:
     def _next_number(self, tenant: str, agent_id: str, counter: str) -> int:
         updated = self._table.update(
             self._key(tenant, agent_id, "meta"),
-            "ADD #counter :one SET created_at = if_not_exists(created_at, :now)",
+            "ADD #counter :one SET created_at = if_not_exists(created_at, :now), tenant = :tenant, agent_id = :agent",
             names={"#counter": counter},
-            values={":one": 1, ":now": utc_now()},
+            values={":one": 1, ":now": utc_now(), ":tenant": tenant, ":agent": agent_id},
             returns="UPDATED_NEW",
         )
         assert updated is not None  # an unconditional update always applies
@@ -232,3 +261,44 @@ class AgentRegistry:
                 f"PUT /v1/{{tenant}}/agents/{agent_id}/environments/{environment}."
             )
         return self.version(tenant, agent_id, int(item["number"]))
+
+    def note_agent(self, tenant: str, agent_id: str) -> None:
+        """Put the agent in its tenant's directory (the by_tenant index) if this container has not yet done so.
+
+        One UpdateItem per agent and container; it keeps the meta item's counters and first date. Raises
+        ServiceUnavailable as any write (the run recorder logs it and goes on).
+        """
+        if (tenant, agent_id) in self._noted:
+            return
+        self._table.update(
+            self._key(tenant, agent_id, "meta"),
+            "SET created_at = if_not_exists(created_at, :now), tenant = :tenant, agent_id = :agent",
+            values={":now": utc_now(), ":tenant": tenant, ":agent": agent_id},
+        )
+        self._noted.add((tenant, agent_id))
+
+    def agents(self, tenant: str, limit: int, after: str | None = None) -> tuple[list[AgentEntry], str | None]:
+        """One page of the tenant's agents in id order, from just after `after`; and the id to resume after
+        (None on the last page). ValidationFailed (422) when `after` is not an agent id."""
+        values: dict[str, Any] = {":tenant": tenant}
+        condition = "tenant = :tenant"
+        if after is not None:
+            validate_agent_id(after)
+            condition += " AND agent_id > :after"
+            values[":after"] = after
+        query = Query(condition, index=AGENTS_INDEX, values=values)
+        page = self._table.query(query, limit=min(limit, MAX_AGENT_PAGE))
+        entries = [AgentEntry.from_item(item) for item in page.items]
+        return entries, entries[-1].agent_id if entries and page.last_key is not None else None
+
+    def agent(self, tenant: str, agent_id: str) -> AgentEntry:
+        """The agent's directory entry; NotFound for an agent this tenant never registered nor ran."""
+        validate_agent_id(agent_id)
+        item = self._get(tenant, agent_id, "meta")
+        if not item:
+            raise NotFound(
+                f"No agent {agent_id!r} in this tenant (an agent appears once registered or run); "
+                "GET /v1/{tenant}/agents lists them."
+            )
+        # A meta item written before the directory existed lacks the agent id; its key has it.
+        return AgentEntry.from_item({"agent_id": agent_id, **item})
