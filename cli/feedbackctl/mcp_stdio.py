@@ -7,6 +7,7 @@ Nothing is written to stdout but the protocol; the MCP SDK logs to stderr.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from agentfeedback.mcp.backend import FeedbackQuery, ReviewRefused
@@ -39,7 +40,7 @@ class ApiReviewBackend:
         return answer
 
     def list_feedback(self, agent_id: str, query: FeedbackQuery, limit: int, cursor: str | None) -> dict[str, Any]:
-        params = {**query.__dict__, "limit": limit, "cursor": cursor}
+        params = {**dataclasses.asdict(query), "limit": limit, "cursor": cursor}
         return self._get(path("v1", "_", "agents", agent_id, "feedback"), params)
 
     def feedback_summary(

@@ -159,3 +159,9 @@ def test_responses_are_plain_json_without_a_session(seeded):
     assert "Mcp-Session-Id" not in response.headers
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.json()["result"]["structuredContent"]["agents"][0]["id"] == AGENT
+
+
+def test_get_is_a_405_at_once_not_a_held_open_stream(seeded):
+    headers = {"Authorization": f"Bearer {seeded.key}", "Accept": "text/event-stream"}
+    response = requests.get(seeded.url, headers=headers, timeout=TIMEOUT)
+    assert response.status_code == 405 and response.headers["Allow"] == "POST"

@@ -86,3 +86,19 @@ def test_a_body_that_is_not_json_rpc_is_a_json_rpc_error_not_a_5xx(aws):
     response = invoke("list_tools", body="{not json")
     assert 400 <= response["statusCode"] < 500
     assert json.loads(response["body"])["error"]["code"] < 0
+
+
+def test_get_and_delete_are_405_at_once_as_a_stateless_server_answers(aws):
+    for method in ("GET", "DELETE"):
+        event = load_event("mcp/list_tools.json")
+        event["httpMethod"], event["body"] = method, None
+        response = load_handler("mcp").lambda_handler(event, FakeContext())
+        assert response["statusCode"] == 405 and response["headers"]["Allow"] == "POST"
+        assert "stateless" in json.loads(response["body"])["error"]["message"]
+
+
+def test_the_route_is_found_whatever_base_path_precedes_it(aws):
+    event = load_event("mcp/list_tools.json")
+    event["path"] = "/feedback-api/mcp"  # a custom domain's base path mapping
+    response = load_handler("mcp").lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 200 and json.loads(response["body"])["result"]["tools"]

@@ -14,6 +14,7 @@ request: a tool call can only read the tenant of the key that made it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -46,6 +47,18 @@ def tenant_of(event: Mapping[str, Any]) -> str | None:
     return str(tenant) if tenant else None
 
 
+def method_not_allowed() -> dict[str, Any]:
+    """405 for GET and DELETE: a stateless server has no event stream to open (the transport's spec answers a GET
+    it cannot stream with 405) and no session to end; the SDK would hold a GET open until the function timed out."""
+    body = {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32600, "message": "Method not allowed: this MCP server is stateless; send POST /mcp."},
+    }
+    headers = {"Content-Type": "application/json", "Allow": "POST", **STANDARD_HEADERS}
+    return {"statusCode": 405, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}
+
+
 class LambdaMcpEndpoint:
     """Serves `POST /mcp` (and answers GET/DELETE as a stateless server does) for API Gateway proxy events."""
 
@@ -63,6 +76,8 @@ class LambdaMcpEndpoint:
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """One API Gateway proxy event -> its proxy response (JSON-RPC over Streamable HTTP)."""
+        if str(event.get("httpMethod", "")).upper() != "POST":
+            return method_not_allowed()
         app = self._server.streamable_http_app(
             streamable_http_path=MCP_PATH,
             json_response=True,
@@ -70,6 +85,8 @@ class LambdaMcpEndpoint:
             transport_security=_BEHIND_API_GATEWAY,
             max_request_body_size=MAX_BODY_BYTES,
         )
+        # This function serves one resource: its path, whatever stage or custom-domain base path came before it.
+        event = {**event, "path": MCP_PATH}
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:

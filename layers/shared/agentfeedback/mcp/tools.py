@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -181,7 +182,7 @@ def list_feedback(
     needle = search.casefold() if search else None
     if needle is not None:
         # Only commented entries can match: let the index skip the others.
-        query = FeedbackQuery(**{**query.__dict__, "has_comment": True})
+        query = dataclasses.replace(query, has_comment=True)
     start = _Position.decode(cursor) if cursor else _Position(None, 0, SEARCH_PAGE if needle else limit)
 
     def read_page(size: int, api_cursor: str | None) -> dict[str, Any]:
