@@ -30,14 +30,14 @@ class ApiReviewBackend:
     def list_agents(self, limit: int, cursor: str | None) -> dict[str, Any]:
         return self._get(path("v1", "_", "agents"), {"limit": limit, "cursor": cursor})
 
-    def agent(self, agent_id: str) -> dict[str, Any] | None:
+    def has_agent(self, agent_id: str) -> bool:
         try:
-            answer: dict[str, Any] = self._client.get(path("v1", "_", "agents", agent_id))
+            self._client.get(path("v1", "_", "agents", agent_id))
         except ApiClientError as error:
             if error.status == 404:
-                return None
+                return False
             raise ReviewRefused(str(error)) from error
-        return answer
+        return True
 
     def list_feedback(self, agent_id: str, query: FeedbackQuery, limit: int, cursor: str | None) -> dict[str, Any]:
         params = {**dataclasses.asdict(query), "limit": limit, "cursor": cursor}

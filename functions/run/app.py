@@ -1,4 +1,4 @@
-"""Agent routes (API key required): register schemas, list agents, run an agent, save versions, bind environments."""
+"""Agent routes (API key required): register and list agents, run one, save versions, bind environments."""
 
 import time
 from typing import Annotated, Any
@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentfeedback import composition
+from agentfeedback.core.ids import AGENT_ID_REGEX
 from agentfeedback.core.resolver import (
     AgentIdPath,
     ApiResolver,
@@ -20,8 +21,9 @@ from agentfeedback.core.resolver import (
     streamed_responses,
 )
 from agentfeedback.runs.models import (
-    DEFAULT_AGENT_PAGE,
+    AgentDetail,
     AgentList,
+    AgentSchemaResponse,
     AgentSummary,
     BindEnvironmentRequest,
     EnvironmentBinding,
@@ -34,7 +36,7 @@ from agentfeedback.runs.models import (
     VersionList,
     VersionProperties,
 )
-from agentfeedback.runs.registry import MAX_AGENT_PAGE, AgentEntry, stable_uid
+from agentfeedback.runs.registry import stable_uid
 
 logger = Logger()
 metrics = Metrics()
@@ -42,6 +44,7 @@ app = ApiResolver()
 install_error_handlers(app, logger)
 
 SchemaId = Annotated[int, Path(ge=1)]
+MAX_AGENTS_PAGE = 100
 # A run answers its RunResponse as JSON, or (stream: true) server-sent events: the partial run, then the whole one.
 RUN_RESPONSES = streamed_responses(RunResponse, PartialRun | RunResponse)
 
@@ -55,23 +58,36 @@ def register_agent(tenant: TenantPath, body: RegisterAgentRequest) -> RegisterAg
     )
 
 
-def _summary(entry: AgentEntry) -> AgentSummary:
-    return AgentSummary(id=entry.agent_id, created_at=entry.created_at, schemas=entry.schemas, versions=entry.versions)
-
-
 @app.get("/v1/<tenant>/agents")
 def list_agents(
     tenant: TenantPath,
-    limit: Annotated[int, Query(ge=1, le=MAX_AGENT_PAGE)] = DEFAULT_AGENT_PAGE,
-    cursor: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_AGENTS_PAGE)] = 50,
+    cursor: Annotated[
+        str | None, Query(pattern=AGENT_ID_REGEX, description="next_cursor of the previous page: its last agent id.")
+    ] = None,
 ) -> AgentList:
-    entries, last = composition.agent_registry().agents(caller_tenant(app, tenant), limit, cursor)
-    return AgentList(agents=[_summary(entry) for entry in entries], next_cursor=last)
+    page = composition.agent_registry().agents(caller_tenant(app, tenant), limit, cursor)
+    return AgentList(
+        items=[AgentSummary(id=agent.agent_id, created_at=agent.created_at) for agent in page.agents],
+        next_cursor=page.last_agent_id,
+    )
 
 
 @app.get("/v1/<tenant>/agents/<agent_id>")
-def get_agent(tenant: TenantPath, agent_id: AgentIdPath) -> AgentSummary:
-    return _summary(composition.agent_registry().agent(caller_tenant(app, tenant), agent_id))
+def show_agent(tenant: TenantPath, agent_id: AgentIdPath) -> AgentDetail:
+    details = composition.agent_registry().agent(caller_tenant(app, tenant), agent_id)
+    return AgentDetail(
+        id=details.agent_id,
+        created_at=details.created_at,
+        schemas=[
+            AgentSchemaResponse(
+                schema_id=schema.schema_id, input_schema=schema.input_schema, output_schema=schema.output_schema
+            )
+            for schema in details.schemas
+        ],
+        version_count=details.version_count,
+        environments=details.environments,
+    )
 
 
 # Powertools validates what a route returns against its annotation: the RunResponse, or the events' text.

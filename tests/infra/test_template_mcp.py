@@ -1,4 +1,4 @@
-"""template.yaml for the MCP server (McpFunction at /mcp) and the agent directory it lists agents from."""
+"""template.yaml for the MCP server (McpFunction at /mcp), and the chat function's part in the agent catalogue."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from local.template import api_routes, load_template, table_definitions
+from local.template import api_routes, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template()
@@ -39,12 +39,17 @@ def test_mcp_function_only_reads_through_keys_and_indexes():
     grants = grants_of("McpFunction")
     assert set(grants) == {"dynamodb:Query", "dynamodb:GetItem"}
     assert sorted(grants["dynamodb:Query"]) == sorted(
-        json.dumps({"Fn::Sub": f"${{{table}.Arn}}/index/{index}"})
-        for table, index in [
-            ("FeedbackTable", "by_agent_time"),
-            ("FeedbackTable", "by_run"),
-            ("RunsTable", "by_agent_time"),
-            ("AgentsTable", "by_tenant"),
+        [
+            *(
+                json.dumps({"Fn::Sub": f"${{{table}.Arn}}/index/{index}"})
+                for table, index in [
+                    ("FeedbackTable", "by_agent_time"),
+                    ("FeedbackTable", "by_run"),
+                    ("RunsTable", "by_agent_time"),
+                ]
+            ),
+            # The agent catalogue is a partition of AgentsTable (pk = the tenant), read by key.
+            json.dumps({"Fn::GetAtt": ["AgentsTable", "Arn"]}),
         ]
     )
     assert sorted(grants["dynamodb:GetItem"]) == sorted(
@@ -64,19 +69,7 @@ def test_mcp_sdk_ships_with_the_function_not_the_shared_layer():
         assert layer_pins.get(name, version) == version, name
 
 
-def test_agents_table_lists_a_tenants_agents_by_a_sparse_index():
-    indexes = {
-        index["IndexName"]: index for index in table_definitions(TEMPLATE)["AgentsTable"]["GlobalSecondaryIndexes"]
-    }
-    keys = [(key["AttributeName"], key["KeyType"]) for key in indexes["by_tenant"]["KeySchema"]]
-    assert keys == [("tenant", "HASH"), ("agent_id", "RANGE")]
-    source = (ROOT / "layers/shared/agentfeedback/runs/registry.py").read_text()
-    assert 'AGENTS_INDEX = "by_tenant"' in source and ".scan(" not in source
-
-
-def test_run_function_may_query_the_directory_and_chat_may_note_agents_in_it():
-    run = grants_of("RunFunction")
-    assert json.dumps({"Fn::Sub": "${AgentsTable.Arn}/index/by_tenant"}) in run["dynamodb:Query"]
+def test_chat_may_note_its_agents_in_the_catalogue():
     chat = grants_of("ChatFunction")
     assert chat["dynamodb:UpdateItem"] == [json.dumps({"Fn::GetAtt": ["AgentsTable", "Arn"]})]
 

@@ -18,7 +18,7 @@ from agentfeedback.core.ids import validate_agent_id
 
 if TYPE_CHECKING:
     from agentfeedback.review.service import ReviewService
-    from agentfeedback.runs.registry import AgentEntry, AgentRegistry
+    from agentfeedback.runs.registry import AgentRegistry
 
 
 class ReviewRefused(Exception):
@@ -41,11 +41,11 @@ class ReviewBackend(Protocol):
     """The review API of one tenant. Every method raises ReviewRefused with the API's message on a refusal."""
 
     def list_agents(self, limit: int, cursor: str | None) -> dict[str, Any]:
-        """GET /v1/{tenant}/agents: {"agents": [{id, created_at, schemas, versions}], "next_cursor"}."""
+        """GET /v1/{tenant}/agents: {"items": [{id, created_at}], "next_cursor"}, in agent id order."""
         ...
 
-    def agent(self, agent_id: str) -> dict[str, Any] | None:
-        """GET /v1/{tenant}/agents/{agent_id}: {id, created_at, schemas, versions}; None for an unknown agent."""
+    def has_agent(self, agent_id: str) -> bool:
+        """Whether the tenant has this agent (GET /v1/{tenant}/agents/{agent_id} answers it, or it ran)."""
         ...
 
     def list_feedback(self, agent_id: str, query: FeedbackQuery, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -63,10 +63,6 @@ class ReviewBackend(Protocol):
         ...
 
 
-def _agent_json(entry: AgentEntry) -> dict[str, Any]:
-    return {"id": entry.agent_id, "created_at": entry.created_at, "schemas": entry.schemas, "versions": entry.versions}
-
-
 class ServiceBackend:
     """ReviewBackend over the review service and the agent registry, in this process, for one tenant."""
 
@@ -77,15 +73,21 @@ class ServiceBackend:
 
     def list_agents(self, limit: int, cursor: str | None) -> dict[str, Any]:
         with _refusals():
-            entries, last = self._registry.agents(self._tenant, limit, cursor)
-        return {"agents": [_agent_json(entry) for entry in entries], "next_cursor": last}
+            page = self._registry.agents(self._tenant, limit, cursor)
+        items = [{"id": agent.agent_id, "created_at": agent.created_at} for agent in page.agents]
+        return {"items": items, "next_cursor": page.last_agent_id}
 
-    def agent(self, agent_id: str) -> dict[str, Any] | None:
+    def has_agent(self, agent_id: str) -> bool:
+        with _refusals():
+            if self._registry.catalogued(self._tenant, agent_id):
+                return True
         try:
+            # Registered before the catalogue existed: its schemas are there.
             with _refusals():
-                return _agent_json(self._registry.agent(self._tenant, agent_id))
+                self._registry.agent(self._tenant, agent_id)
         except _Missing:
-            return None
+            return False
+        return True
 
     def list_feedback(self, agent_id: str, query: FeedbackQuery, limit: int, cursor: str | None) -> dict[str, Any]:
         from agentfeedback.review.service import Window, feedback_filter
@@ -116,7 +118,7 @@ class ServiceBackend:
 
 
 class _Missing(ReviewRefused):
-    """NotFound, which `agent` answers as None."""
+    """NotFound, which `has_agent` answers as False."""
 
 
 @contextmanager

@@ -91,8 +91,8 @@ def build_server(backend_for: BackendFor) -> MCPServer:
             str | None, Field(min_length=1, max_length=64, description="next_cursor from the previous call.")
         ] = None,
     ) -> dict[str, Any]:
-        """List the agents of this tenant (id, first seen, how many schemas and versions they saved), in id
-        order. Use an agent's id with the other tools."""
+        """List the agents of this tenant (id, and when it was first registered or run), in id order. Use an
+        agent's id with the other tools."""
         return _answer(lambda: tools.list_agents(backend_for(ctx), limit, cursor))
 
     @tool("List feedback")

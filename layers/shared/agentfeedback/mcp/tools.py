@@ -147,10 +147,10 @@ def _unknown_agent(agent_id: str) -> ToolFailure:
 def _check_agent(backend: ReviewBackend, agent_id: str) -> None:
     """ToolFailure for an agent the tenant does not have (only asked when a result is empty: data outlives ids)."""
     try:
-        known = backend.agent(agent_id)
+        known = backend.has_agent(agent_id)
     except ReviewRefused as error:
         raise _refused(error) from error
-    if known is None:
+    if not known:
         raise _unknown_agent(agent_id)
 
 
@@ -162,7 +162,7 @@ def list_agents(backend: ReviewBackend, limit: int, cursor: str | None) -> dict[
         page = backend.list_agents(limit, cursor)
     except ReviewRefused as error:
         raise _refused(error) from error
-    result: dict[str, Any] = {"agents": page["agents"], "next_cursor": page.get("next_cursor")}
+    result: dict[str, Any] = {"agents": page["items"], "next_cursor": page.get("next_cursor")}
     if result["next_cursor"]:
         result["note"] = "More agents follow: call list_agents again with cursor=next_cursor."
     elif not result["agents"] and cursor is None:

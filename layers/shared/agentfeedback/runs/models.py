@@ -103,18 +103,25 @@ class BindEnvironmentRequest(_Model):
     version: int = Field(ge=1)
 
 
-DEFAULT_AGENT_PAGE = 50
-
-
 class AgentSummary(_Model):
     id: str
-    created_at: str = Field(description="When the agent was registered or first ran (UTC).")
-    schemas: int = Field(description="How many input/output schema pairs it registered (schema ids 1..schemas).")
-    versions: int = Field(description="How many versions it saved (version numbers 1..versions).")
+    created_at: str = Field(description="When the agent was first registered (ISO 8601, UTC).")
 
 
 class AgentList(_Model):
-    agents: list[AgentSummary] = Field(description="In agent id order.")
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null on the last page (a page may be empty while one follows)."
-    )
+    items: list[AgentSummary] = Field(description="The tenant's registered agents, in id order.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null when there is none.")
+
+
+class AgentSchemaResponse(_Model):
+    schema_id: int
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+
+
+class AgentDetail(_Model):
+    id: str
+    created_at: str | None = Field(description="When the agent was first registered (ISO 8601, UTC), if known.")
+    schemas: list[AgentSchemaResponse] = Field(description="Every registered schema pair, by schema id.")
+    version_count: int = Field(description="Saved versions (GET .../versions lists them).")
+    environments: dict[str, int] = Field(description="The saved version number each bound environment points at.")

@@ -20,8 +20,10 @@ class RunRecorder:
     ) -> None:
         self._store = store
         self._signer = signer
-        # Puts (tenant, agent) in the agent directory (AgentRegistry.note_agent): chat agents are never registered.
+        # Puts (tenant, agent) in the tenant's agent catalogue (AgentRegistry.note_agent): chat agents are never
+        # registered. Once per agent and container: an UpdateItem on every run would double the run's writes.
         self._note_agent = note_agent
+        self._noted: set[tuple[str, str]] = set()
 
     def record(self, run: RunRecord) -> str | None:
         """Save the run and return its feedback token; on any failure, log it, count it and return None."""
@@ -47,10 +49,12 @@ class RunRecorder:
             return None
 
     def _note(self, run: RunRecord, context: dict[str, str]) -> None:
-        if self._note_agent is None:
+        if self._note_agent is None or (run.tenant, run.agent_id) in self._noted:
             return
         try:
             self._note_agent(run.tenant, run.agent_id)
         except Exception:
-            # The directory is for review; a run is not failed for it (the next run notes the agent again).
-            logger.exception("agent not noted in the directory", extra=context)
+            # The catalogue is for review; a run is not failed for it (the next run notes the agent again).
+            logger.exception("agent not noted in the catalogue", extra=context)
+            return
+        self._noted.add((run.tenant, run.agent_id))

@@ -3,9 +3,9 @@
 Schema ids and version numbers are small integers, as the WorkflowAI SDKs expect. The same schemas
 (or the same version properties) always map to the same number: a content-hash item guards each one.
 
-Each agent's `meta` item (its counters) also names its tenant and id, so the sparse `by_tenant` index lists a
-tenant's agents: registered ones, and those that only ran (chat completions name agents without registering
-them; the run recorder notes them, once per container and agent).
+A tenant's catalogue of agents is one more partition of the same table, pk = the tenant (which never holds
+'#', so it meets no agent's partition), sk = agent#ID: every registration and saved version writes its item
+(idempotently), and listing the tenant's agents is one query in agent-id order, never a scan.
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ENVIRONMENTS = ("dev", "staging", "production")
-# The sparse index of the agents' meta items, by tenant and agent id (template.yaml, AgentsTable).
-AGENTS_INDEX = "by_tenant"
-MAX_AGENT_PAGE = 100
 
 
 def canonical_json(value: Any) -> str:
@@ -107,6 +104,33 @@ def _schema_body(input_schema: dict[str, Any], output_schema: dict[str, Any]) ->
 
 
 @dataclass(frozen=True)
+class AgentEntry:
+    """One agent of a tenant's catalogue: its id and when it was first registered (ISO 8601, UTC)."""
+
+    agent_id: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class AgentPage:
+    """One page of a tenant's agents in id order; `last_agent_id` resumes after it (None: nothing left)."""
+
+    agents: list[AgentEntry]
+    last_agent_id: str | None
+
+
+@dataclass(frozen=True)
+class AgentDetails:
+    """What `agent` tells about one agent: its schemas (by id), saved versions and bound environments."""
+
+    agent_id: str
+    created_at: str | None
+    schemas: list[AgentSchema]
+    version_count: int
+    environments: dict[str, int]
+
+
+@dataclass(frozen=True)
 class SavedVersion:
     number: int
     id: str
@@ -124,26 +148,6 @@ class SavedVersion:
         )
 
 
-@dataclass(frozen=True)
-class AgentEntry:
-    """An agent of a tenant as the directory knows it: since when, and how many schemas and versions it saved."""
-
-    agent_id: str
-    created_at: str
-    schemas: int
-    versions: int
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> AgentEntry:
-        """From a meta item (sk meta); an agent that only ran has no counters yet."""
-        return cls(
-            agent_id=str(item["agent_id"]),
-            created_at=str(item.get("created_at", "")),
-            schemas=int(item.get("schema_counter", 0)),
-            versions=int(item.get("version_counter", 0)),
-        )
-
-
 def _version_body(properties: dict[str, Any], created_at: str) -> dict[str, Any]:
     """The attributes of a version item besides its key (its number is allocated when it is stored)."""
     return {"properties": canonical_json(properties), "version_id": version_id(properties), "created_at": created_at}
@@ -152,8 +156,6 @@ def _version_body(properties: dict[str, Any], created_at: str) -> dict[str, Any]
 class AgentRegistry:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._table = Table(client, table_name)
-        # Agents this container has already noted in the directory (note_agent writes once per agent).
-        self._noted: set[tuple[str, str]] = set()
 
     def _key(self, tenant: str, agent_id: str, sk: str) -> dict[str, str]:
         return {"pk": f"{tenant}#{agent_id}", "sk": sk}
@@ -161,18 +163,36 @@ class AgentRegistry:
     def _get(self, tenant: str, agent_id: str, sk: str) -> dict[str, Any] | None:
         return self._table.get(self._key(tenant, agent_id, sk), consistent=True)
 
+    def _note_agent(self, tenant: str, agent_id: str) -> None:
+        """Put the agent in its tenant's catalogue, keeping the time it was first noted.
+
+        Done on every registration, so an agent registered before the catalogue existed joins it the next time
+        its client registers it (the SDKs do so when they start).
+        """
+        self._table.update(
+            {"pk": tenant, "sk": f"agent#{agent_id}"},
+            "SET agent_id = :agent, created_at = if_not_exists(created_at, :now)",
+            values={":agent": agent_id, ":now": utc_now()},
+        )
+
     def _items(self, tenant: str, agent_id: str, prefix: str) -> list[dict[str, Any]]:
         """Every item of the agent whose sort key starts with prefix."""
         values = {":pk": f"{tenant}#{agent_id}", ":prefix": prefix}
         query = Query("pk = :pk AND begins_with(sk, :prefix)", values=values)
         return list(self._table.query_all(query))
 
+    def _count(self, tenant: str, agent_id: str, prefix: str) -> int:
+        """How many items of the agent have a sort key starting with prefix (only their keys are returned)."""
+        values = {":pk": f"{tenant}#{agent_id}", ":prefix": prefix}
+        query = Query("pk = :pk AND begins_with(sk, :prefix)", values=values, projection="sk")
+        return sum(1 for _ in self._table.query_all(query))
+
     def _next_number(self, tenant: str, agent_id: str, counter: str) -> int:
         updated = self._table.update(
             self._key(tenant, agent_id, "meta"),
-            "ADD #counter :one SET created_at = if_not_exists(created_at, :now), tenant = :tenant, agent_id = :agent",
+            "ADD #counter :one SET created_at = if_not_exists(created_at, :now)",
             names={"#counter": counter},
-            values={":one": 1, ":now": utc_now(), ":tenant": tenant, ":agent": agent_id},
+            values={":one": 1, ":now": utc_now()},
             returns="UPDATED_NEW",
         )
         assert updated is not None  # an unconditional update always applies
@@ -211,6 +231,7 @@ class AgentRegistry:
         check_schema(output_schema, "output_schema")
         schemas = {"input": input_schema, "output": output_schema}
         body = _schema_body(input_schema, output_schema)
+        self._note_agent(tenant, agent_id)
         return self._claim_number(tenant, agent_id, "schema", content_hash(schemas), "schema_counter", body)
 
     def schema(self, tenant: str, agent_id: str, schema_id: int) -> AgentSchema:
@@ -221,9 +242,48 @@ class AgentRegistry:
             )
         return AgentSchema.from_item(item)
 
+    def agents(self, tenant: str, limit: int, after: str | None = None) -> AgentPage:
+        """Up to `limit` of the tenant's agents in id order, starting after the agent id `after` if given.
+
+        ValidationFailed when `after` is not an agent id. DynamoDB may answer a full page with a last key
+        and nothing after it: the next page is then empty, with no further cursor.
+        """
+        start = None
+        if after is not None:
+            validate_agent_id(after)
+            start = {"pk": tenant, "sk": f"agent#{after}"}
+        query = Query("pk = :pk AND begins_with(sk, :prefix)", values={":pk": tenant, ":prefix": "agent#"})
+        page = self._table.query(query, limit=limit, start=start)
+        agents = [AgentEntry(str(item["agent_id"]), str(item["created_at"])) for item in page.items]
+        return AgentPage(agents, agents[-1].agent_id if page.last_key and agents else None)
+
+    def agent(self, tenant: str, agent_id: str) -> AgentDetails:
+        """One agent's schemas, number of saved versions and environments; NotFound if it was never registered."""
+        validate_agent_id(agent_id)
+        schemas = sorted(
+            (AgentSchema.from_item(item) for item in self._items(tenant, agent_id, "schema#")),
+            key=lambda schema: schema.schema_id,
+        )
+        meta = self._get(tenant, agent_id, "meta")
+        if not schemas and not meta:
+            raise NotFound(
+                f"No agent {agent_id!r} in this tenant: register it with POST /v1/{{tenant}}/agents "
+                "(or list the agents with GET /v1/{tenant}/agents)."
+            )
+        entry = self._table.get({"pk": tenant, "sk": f"agent#{agent_id}"})
+        created_at = entry["created_at"] if entry else (meta or {}).get("created_at")
+        return AgentDetails(
+            agent_id=agent_id,
+            created_at=None if created_at is None else str(created_at),
+            schemas=schemas,
+            version_count=self._count(tenant, agent_id, "version#"),
+            environments=self.environments(tenant, agent_id),
+        )
+
     def save_version(self, tenant: str, agent_id: str, properties: dict[str, Any]) -> SavedVersion:
         validate_agent_id(agent_id)
         body = _version_body(properties, utc_now())
+        self._note_agent(tenant, agent_id)
         number = self._claim_number(tenant, agent_id, "version", body["version_id"], "version_counter", body)
         return self.version(tenant, agent_id, number)
 
@@ -263,42 +323,13 @@ class AgentRegistry:
         return self.version(tenant, agent_id, int(item["number"]))
 
     def note_agent(self, tenant: str, agent_id: str) -> None:
-        """Put the agent in its tenant's directory (the by_tenant index) if this container has not yet done so.
+        """Put an agent that runs without being registered (chat completions name theirs) in the catalogue.
 
-        One UpdateItem per agent and container; it keeps the meta item's counters and first date. Raises
-        ServiceUnavailable as any write (the run recorder logs it and goes on).
+        The run recorder calls it once per agent and container (runs.recorder.RunRecorder); ServiceUnavailable as
+        any write.
         """
-        if (tenant, agent_id) in self._noted:
-            return
-        self._table.update(
-            self._key(tenant, agent_id, "meta"),
-            "SET created_at = if_not_exists(created_at, :now), tenant = :tenant, agent_id = :agent",
-            values={":now": utc_now(), ":tenant": tenant, ":agent": agent_id},
-        )
-        self._noted.add((tenant, agent_id))
+        self._note_agent(tenant, agent_id)
 
-    def agents(self, tenant: str, limit: int, after: str | None = None) -> tuple[list[AgentEntry], str | None]:
-        """One page of the tenant's agents in id order, from just after `after`; and the id to resume after
-        (None on the last page). ValidationFailed (422) when `after` is not an agent id."""
-        values: dict[str, Any] = {":tenant": tenant}
-        condition = "tenant = :tenant"
-        if after is not None:
-            validate_agent_id(after)
-            condition += " AND agent_id > :after"
-            values[":after"] = after
-        query = Query(condition, index=AGENTS_INDEX, values=values)
-        page = self._table.query(query, limit=min(limit, MAX_AGENT_PAGE))
-        entries = [AgentEntry.from_item(item) for item in page.items]
-        return entries, entries[-1].agent_id if entries and page.last_key is not None else None
-
-    def agent(self, tenant: str, agent_id: str) -> AgentEntry:
-        """The agent's directory entry; NotFound for an agent this tenant never registered nor ran."""
-        validate_agent_id(agent_id)
-        item = self._get(tenant, agent_id, "meta")
-        if not item:
-            raise NotFound(
-                f"No agent {agent_id!r} in this tenant (an agent appears once registered or run); "
-                "GET /v1/{tenant}/agents lists them."
-            )
-        # A meta item written before the directory existed lacks the agent id; its key has it.
-        return AgentEntry.from_item({"agent_id": agent_id, **item})
+    def catalogued(self, tenant: str, agent_id: str) -> bool:
+        """Whether the agent is in its tenant's catalogue (registered, or ran since the catalogue exists)."""
+        return self._table.get({"pk": tenant, "sk": f"agent#{agent_id}"}) is not None
