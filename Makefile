@@ -21,7 +21,7 @@ help: ## List every task
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -v port=$(PORT) -v demo_port=$(DEMO_PORT) \
 	  'BEGIN {FS = ":.*?## "}; {gsub(/\$$\(PORT\)/, port, $$2); gsub(/\$$\(DEMO_PORT\)/, demo_port, $$2); printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt functions/mcp/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -115,7 +115,7 @@ load: install ## Load test: concurrent feedback posts at a fresh local stack on 
 
 .PHONY: fuzz
 fuzz: install ## Longer fuzzing (not in make test): schemathesis on the local stack and the hypothesis properties
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} ODD_EXAMPLES=$${ODD_EXAMPLES:-5000} PROPERTY_EXAMPLES=$${PROPERTY_EXAMPLES:-2000} $(PY) -m pytest -q tests/integration/test_fuzz_schemathesis.py tests/integration/test_fuzz_odd_input.py tests/unit/tokens/test_properties_tokens.py tests/unit/feedback/test_properties_requests.py
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} ODD_EXAMPLES=$${ODD_EXAMPLES:-5000} PROPERTY_EXAMPLES=$${PROPERTY_EXAMPLES:-2000} $(PY) -m pytest -q tests/integration/test_fuzz_schemathesis.py tests/integration/test_fuzz_odd_input.py tests/unit/tokens/test_properties_tokens.py tests/unit/feedback/test_properties_requests.py tests/unit/mcp/test_mcp_properties.py
 
 .PHONY: format
 format: $(VENV)/.installed ## Reformat the Python code

@@ -75,6 +75,8 @@ EVENTS = {
     "authorizer": "token_authorizer.json",
     "review": "list_feedback.json",
     "feedback_widget": "render.json",
+    # A tool call: the MCP SDK, Mangum, the per-invocation app and a review query, as a client's first call.
+    "mcp": "call_negative_comments.json",
 }
 # What /var/runtime holds besides the layer: the AWS SDK and its dependencies.
 RUNTIME_PACKAGES = ("boto3", "s3transfer", "botocore", "jmespath", "dateutil", "urllib3", "six.py")
@@ -274,9 +276,9 @@ def start_fake_aws(template: dict[str, Any], specs: dict[str, Any], scratch: Pat
 
     # What the example events need: the agent they run, a valid API key, a token signed by the key.
     register = json.loads(json.loads((ROOT / "events" / "run" / "register_agent.json").read_text())["body"])
-    AgentRegistry(dynamodb, environment["AGENTS_TABLE"]).register(
-        "acme", register["id"], register["input_schema"], register["output_schema"]
-    )
+    registry = AgentRegistry(dynamodb, environment["AGENTS_TABLE"])
+    registry.register("acme", register["id"], register["input_schema"], register["output_schema"])
+    registry.note_agent("acme", "support-bot")  # the agent the review and MCP events read
     api_key, _ = ApiKeyStore(dynamodb, environment["API_KEYS_TABLE"]).create("acme", "bench")
     signer = TokenSigner(kms, environment["TOKEN_KEY_ID"], 30)
 

@@ -20,6 +20,13 @@ class _GatewayHttpServer(ThreadingHTTPServer):
         self.access_log = access_log
         super().__init__((LOOPBACK, port), _GatewayRequestHandler)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that leaves before its answer is written (an MCP client ending its session while a notification
+        # is in flight) is no fault of the server's: say nothing, as API Gateway would.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class _GatewayRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like API Gateway

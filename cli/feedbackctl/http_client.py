@@ -109,6 +109,10 @@ class FeedbackApiClient:
         base_url, source = api_url(given_url, env)
         return cls(base_url, env.get(API_KEY_ENV) or None, url_source=source)
 
+    @property
+    def has_key(self) -> bool:
+        return bool(self._api_key)
+
     def get(self, url_path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", url_path, params=params)
 

@@ -57,9 +57,13 @@ CHECKS = [
 ]
 # Schemathesis' defaults (minus 5xx), plus 413: an oversized body is rightly refused before validation.
 REJECTION_STATUSES = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
-# Every route of template.yaml but the CORS preflights (answered by Powertools, not documented operations).
+# Every route of template.yaml but the CORS preflights (answered by Powertools, not documented operations) and the
+# MCP endpoint, which speaks JSON-RPC rather than REST: the MCP SDK's clients test it (test_mcp_http.py), and a
+# property test sends it arbitrary bodies (tests/unit/mcp/test_mcp_properties.py).
 ROUTES = sorted(
-    (route.path, route.method.upper()) for route in api_routes(load_template()) if route.method.upper() != "OPTIONS"
+    (route.path, route.method.upper())
+    for route in api_routes(load_template())
+    if route.method.upper() != "OPTIONS" and route.path != "/mcp"
 )
 
 

@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from feedbackctl.commands import agents, completion, erase, export, keys, review, versions
+from feedbackctl.commands import agents, completion, erase, export, keys, mcp, review, versions
 
-MODULES: tuple[ModuleType, ...] = (review, export, erase, agents, versions, keys, completion)
+MODULES: tuple[ModuleType, ...] = (review, export, erase, agents, versions, keys, mcp, completion)

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from agentfeedback.chat.service import ChatCompletions
     from agentfeedback.feedback.service import FeedbackService
     from agentfeedback.keys.store import ApiKeyStore
+    from agentfeedback.mcp.backend import ServiceBackend
+    from agentfeedback.mcp.lambda_http import LambdaMcpEndpoint
     from agentfeedback.providers.router import ModelRouter
     from agentfeedback.providers.settings import ProviderSettings
     from agentfeedback.review.improve import ImproveService
@@ -142,7 +144,7 @@ def run_store() -> RunStore:
 def run_recorder() -> RunRecorder:
     from agentfeedback.runs.recorder import RunRecorder
 
-    return RunRecorder(run_store(), token_signer())
+    return RunRecorder(run_store(), token_signer(), agent_registry().note_agent)
 
 
 @_once
@@ -191,3 +193,20 @@ def improve_service() -> ImproveService:
     from agentfeedback.review.improve import ImproveService
 
     return ImproveService(review_store(), run_store(), agent_registry(), model_router().complete)
+
+
+# -- the MCP server -----------------------------------------------------------------------------
+
+
+def mcp_backend(tenant: str) -> ServiceBackend:
+    """The review of one tenant, in this process (each MCP request names its tenant through its API key)."""
+    from agentfeedback.mcp.backend import ServiceBackend
+
+    return ServiceBackend(review_service(), agent_registry(), tenant)
+
+
+@_once
+def mcp_endpoint() -> LambdaMcpEndpoint:
+    from agentfeedback.mcp.lambda_http import LambdaMcpEndpoint
+
+    return LambdaMcpEndpoint(mcp_backend)

@@ -21,7 +21,8 @@ RANKS = {
     "runs": 3,
     "chat": 4,
     "review": 4,
-    "composition": 5,
+    "mcp": 5,
+    "composition": 6,
 }
 HANDLER_FEATURE = {
     "feedback": "feedback",
@@ -30,6 +31,7 @@ HANDLER_FEATURE = {
     "review": "review",
     "authorizer": "keys",
     "feedback_widget": "review",
+    "mcp": "mcp",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -13,9 +15,15 @@ metrics = Metrics()
 
 
 class RunRecorder:
-    def __init__(self, store: RunStore, signer: TokenSigner) -> None:
+    def __init__(
+        self, store: RunStore, signer: TokenSigner, note_agent: Callable[[str, str], None] | None = None
+    ) -> None:
         self._store = store
         self._signer = signer
+        # Puts (tenant, agent) in the tenant's agent catalogue (AgentRegistry.note_agent): chat agents are never
+        # registered. Once per agent and container: an UpdateItem on every run would double the run's writes.
+        self._note_agent = note_agent
+        self._noted: set[tuple[str, str]] = set()
 
     def record(self, run: RunRecord) -> str | None:
         """Save the run and return its feedback token; on any failure, log it, count it and return None."""
@@ -30,6 +38,7 @@ class RunRecorder:
             logger.exception("run not stored: returning its output without a feedback token", extra=context)
             metrics.add_metric(name="TokenFailures", unit=MetricUnit.Count, value=1)
             return None
+        self._note(run, context)
         try:
             return self._signer.mint(
                 TokenClaims(tenant=run.tenant, agent_id=run.agent_id, run_id=run.run_id, version_id=run.version_id)
@@ -38,3 +47,14 @@ class RunRecorder:
             logger.exception("feedback token not signed: returning the output without one", extra=context)
             metrics.add_metric(name="TokenFailures", unit=MetricUnit.Count, value=1)
             return None
+
+    def _note(self, run: RunRecord, context: dict[str, str]) -> None:
+        if self._note_agent is None or (run.tenant, run.agent_id) in self._noted:
+            return
+        try:
+            self._note_agent(run.tenant, run.agent_id)
+        except Exception:
+            # The catalogue is for review; a run is not failed for it (the next run notes the agent again).
+            logger.exception("agent not noted in the catalogue", extra=context)
+            return
+        self._noted.add((run.tenant, run.agent_id))

@@ -436,6 +436,18 @@ class AgentRegistry:
             )
         return dataclasses.replace(wanted, revision=revision + 1)
 
+    def note_agent(self, tenant: str, agent_id: str) -> None:
+        """Put an agent that runs without being registered (chat completions name theirs) in the catalogue.
+
+        The run recorder calls it once per agent and container (runs.recorder.RunRecorder); ServiceUnavailable as
+        any write.
+        """
+        self._note_agent(tenant, agent_id)
+
+    def catalogued(self, tenant: str, agent_id: str) -> bool:
+        """Whether the agent is in its tenant's catalogue (registered, or ran since the catalogue exists)."""
+        return self._table.get({"pk": tenant, "sk": f"agent#{agent_id}"}) is not None
+
 
 def _check_environment(environment: str, for_run: bool = False) -> None:
     if environment in ENVIRONMENTS:
