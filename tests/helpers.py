@@ -11,7 +11,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from agentfeedback.tokens import TokenClaims, TokenSigner
+from agentfeedback.core.settings import DEFAULT_STACK_NAME
+from agentfeedback.tokens import TokenClaims
+from agentfeedback.tokens.signer import TokenSigner
+from agentfeedback.tokens.verifier import TokenVerifier
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,13 +25,24 @@ class Aws:
     dynamodb: Any
     key_arn: str
     table: str
+    stack: str = DEFAULT_STACK_NAME  # what the functions' settings say when STACK_NAME is not set
 
     def create_token_key(self) -> str:
         return self.kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
 
-    def signer(self, key_arn: str | None = None, lifetime_days: int = 30, clock: Callable[[], float] | None = None):
+    def signer(
+        self,
+        key_arn: str | None = None,
+        lifetime_days: int = 30,
+        clock: Callable[[], float] | None = None,
+        stack: str | None = None,
+    ) -> TokenSigner:
         kwargs = {"clock": clock} if clock else {}
-        return TokenSigner(self.kms, key_arn or self.key_arn, lifetime_days, **kwargs)
+        return TokenSigner(self.kms, key_arn or self.key_arn, lifetime_days, stack or self.stack, **kwargs)
+
+    def verifier(self, *key_arns: str, **options: Any) -> TokenVerifier:
+        """The functions' verifier over this key (or these keys: current first, then previous ones)."""
+        return TokenVerifier(self.kms, key_arns or [self.key_arn], self.stack, **options)
 
     def mint(self, run_id: str = "run-1", **claims: str) -> str:
         values = {"tenant": "acme", "agent_id": "support-bot", "version_id": "v1", **claims}
