@@ -116,7 +116,7 @@ load: install ## Load test: concurrent feedback posts at a fresh local stack on 
 
 .PHONY: fuzz
 fuzz: install ## Longer fuzzing (not in make test): schemathesis on the local stack and the hypothesis properties
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} PROPERTY_EXAMPLES=$${PROPERTY_EXAMPLES:-2000} $(PY) -m pytest -q tests/integration/test_fuzz_schemathesis.py tests/unit/test_properties_tokens.py tests/unit/test_properties_requests.py
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} PROPERTY_EXAMPLES=$${PROPERTY_EXAMPLES:-2000} $(PY) -m pytest -q tests/integration/test_fuzz_schemathesis.py tests/unit/tokens/test_properties_tokens.py tests/unit/feedback/test_properties_requests.py
 
 .PHONY: format
 format: $(VENV)/.installed ## Reformat the Python code
