@@ -19,7 +19,7 @@ import jwt
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from agentfeedback.tokens import TokenClaims
+from agentfeedback.tokens import MAX_TOKEN_CHARS, TokenClaims
 from agentfeedback.tokens.claims import claims_payload
 from agentfeedback.tokens.delegation import MAX_VALIDITY_SECONDS, PURPOSE, VALIDITY_SECONDS, DelegatedKey, Delegation
 from agentfeedback.tokens.jws import jose_signature
@@ -87,6 +87,15 @@ def truncated(token: str, public_der: bytes) -> str:
     return token[:-12]
 
 
+def header_nested_too_deep(token: str, public_der: bytes) -> str:
+    """JSON nested past Python's recursion limit (1,000): its parser raises RecursionError, not a ValueError.
+    Still within the 2,048 characters a token may have, so that the header is parsed."""
+    _, payload, signature = token.removeprefix("fb_").split(".")
+    forged = f"fb_{b64(b'[' * 1200)}.{payload}.{signature}"
+    assert len(forged) <= MAX_TOKEN_CHARS, len(forged)
+    return forged
+
+
 FORGERIES: dict[str, Callable[[str, bytes], str]] = {
     "alg none": alg_none,
     "HS256 signed with the public key": hs256_with_public_key,
@@ -96,6 +105,7 @@ FORGERIES: dict[str, Callable[[str, bytes], str]] = {
     "payload tampered": tampered_payload,
     "another key claiming our kid": attacker_key_same_kid,
     "truncated": truncated,
+    "header nested too deep": header_nested_too_deep,
 }
 
 

@@ -89,7 +89,7 @@ class TokenVerifier:
         names no key we accept, or carries a delegation that does not check out."""
         try:
             header = json.loads(b64url_decode(segment))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the interpreter allows
             raise InvalidFeedbackToken("it is malformed") from None
         if not isinstance(header, dict):
             raise InvalidFeedbackToken("it is malformed")
