@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +106,32 @@ def load_event(
         event["headers"][name] = value
         event["multiValueHeaders"][name] = [value]
     return event
+
+
+class PastClock:
+    """A settable clock in Unix seconds, for a run container's signer: it starts three hours ago, so that what
+    a test mints with it over the next hours is in the past for the verifier (PyJWT checks `iat` and `exp`
+    against the real time)."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()) - 3 * 3600)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def emf_metric(output: str, name: str) -> float:
+    """The sum of one metric over the EMF documents (Powertools Metrics) printed in `output`."""
+    total = 0.0
+    for line in output.splitlines():
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(document, dict) or "_aws" not in document:
+            continue
+        declared = {metric["Name"] for block in document["_aws"]["CloudWatchMetrics"] for metric in block["Metrics"]}
+        if name in declared:
+            value = document[name]
+            total += sum(value) if isinstance(value, list) else value
+    return total

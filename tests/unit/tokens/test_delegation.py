@@ -22,6 +22,7 @@ from agentfeedback.tokens.jws import b64url_decode
 from agentfeedback.tokens.signer import TokenSigner
 from agentfeedback.tokens.verifier import TokenVerifier
 from tests.forged_tokens import DELEGATION_ATTACKS, Forger, encode, parts
+from tests.helpers import PastClock
 
 CLAIMS = TokenClaims(tenant="acme", agent_id="support-bot", run_id="run-1", version_id="v1")
 
@@ -31,17 +32,6 @@ def refused(verifier: TokenVerifier, token: str) -> str:
         verifier.verify(token)
     assert status_of(caught.value) == 401 and caught.value.code == "invalid_feedback_token"
     return caught.value.message
-
-
-class Clock:
-    """A settable clock, in Unix seconds; it starts three hours ago, so that whatever a test mints with it over
-    the next hours is in the past for the verifier (PyJWT checks `iat` against the real time)."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()) - 3 * 3600)
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def kms_calls(aws) -> list[str]:
@@ -109,7 +99,7 @@ def test_a_delegation_spelled_another_way_is_refused(aws, forger):
 
 
 def test_one_delegation_signs_every_token_of_the_hour(aws):
-    clock = Clock()
+    clock = PastClock()
     calls = kms_calls(aws)
     signer = aws.signer(clock=clock)
     tokens = []
@@ -129,7 +119,7 @@ def test_one_delegation_signs_every_token_of_the_hour(aws):
 
 
 def test_the_delegation_is_renewed_before_it_ends(aws):
-    clock = Clock()
+    clock = PastClock()
     calls = kms_calls(aws)
     signer = aws.signer(clock=clock)
     first = signer.mint(CLAIMS)
@@ -142,7 +132,7 @@ def test_the_delegation_is_renewed_before_it_ends(aws):
 
 
 def test_kms_down_at_renewal_keeps_the_current_delegation_until_it_ends(aws, caplog):
-    clock = Clock()
+    clock = PastClock()
     signer = aws.signer(clock=clock)
     first = signer.mint(CLAIMS)
     ends = dlg(first).not_after

@@ -9,9 +9,6 @@ then, it is a 503 with Retry-After.
 
 from __future__ import annotations
 
-import json
-import time
-
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
@@ -21,7 +18,7 @@ from agentfeedback.tokens.signer import TokenSigner
 from agentfeedback.tokens.verifier import TokenVerifier
 from tests.forged_tokens import parts
 from tests.fuzz.botocore_faults import Fault, recorded_backoff
-from tests.helpers import load_event
+from tests.helpers import PastClock, emf_metric, load_event
 
 MAX_ATTEMPTS = 3
 INPUT_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
@@ -37,23 +34,6 @@ KMS_FAULTS = {
     "sign-key-disabled": ("Sign", {"code": "DisabledException", "status": 400}, 1),
     "public-key-unreachable": ("GetPublicKey", REFUSED, MAX_ATTEMPTS),
 }
-
-
-def emf_metric(output: str, name: str) -> float:
-    """The sum of one metric over the EMF documents printed to stdout."""
-    total = 0.0
-    for line in output.splitlines():
-        try:
-            document = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(document, dict) or "_aws" not in document:
-            continue
-        declared = {metric["Name"] for block in document["_aws"]["CloudWatchMetrics"] for metric in block["Metrics"]}
-        if name in declared:
-            value = document[name]
-            total += sum(value) if isinstance(value, list) else value
-    return total
 
 
 def register(invoke) -> None:
@@ -122,24 +102,13 @@ def test_feedback_is_a_503_while_the_public_key_cannot_be_fetched_then_recovers(
     assert status == 200 and saved["outcome"] == "positive"
 
 
-class Clock:
-    """The run container's clock, in Unix seconds: it starts three hours ago, so that the tokens minted over
-    the next hours are in the past for the verifier (which checks `iat` and `exp` against the real time)."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()) - 3 * 3600)
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def vote(invoke, token: str) -> int:
     body = {"feedback_token": token, "outcome": "positive", "user_id": "u-1"}
     return invoke("feedback", load_event("feedback/post_feedback.json", body=body))[0]
 
 
 def test_kms_down_after_the_first_run_keeps_tokens_coming_until_the_delegation_ends(aws, invoke, capsys, monkeypatch):
-    clock = Clock()
+    clock = PastClock()
     signer = TokenSigner(composition.kms(), aws.key_arn, 30, aws.stack, clock=clock)
     monkeypatch.setattr(composition, "token_signer", lambda: signer)  # the run container's, on a clock we move
     register(invoke)
