@@ -2,9 +2,10 @@
 output and serves one event from events/, beside two floors: a bare `import boto3`, and a minimal handler.
 
 The minimal handler is what any feedback endpoint must do at least (bench/minimal_handler.py): import boto3,
-PyJWT and cryptography, verify the ES256 feedback token against its public key (given as PEM in an
-environment variable: a minimal handler would not fetch it from KMS) and send one `update_item` to the
-feedback table. It serves the feedback function's event, with the same token.
+PyJWT and cryptography, check the token's key delegation against the KMS key's public half (given as PEM in
+an environment variable: a minimal handler would not fetch it from KMS), verify the ES256 feedback token
+against the delegated key and send one `update_item` to the feedback table. It serves the feedback function's
+event, with the same token.
 
 Layout as in Lambda: the function's build folder first on sys.path (/var/task), then the layer's python/
 folder (/opt/python), then a stand-in for the runtime's own AWS SDK (/var/runtime: boto3, botocore and their
@@ -249,7 +250,8 @@ def start_fake_aws(template: dict[str, Any], specs: dict[str, Any], scratch: Pat
 
     from agentfeedback.keys.store import ApiKeyStore
     from agentfeedback.runs.registry import AgentRegistry
-    from agentfeedback.tokens import TokenClaims, TokenSigner
+    from agentfeedback.tokens import TokenClaims
+    from agentfeedback.tokens.signer import TokenSigner
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -280,7 +282,7 @@ def start_fake_aws(template: dict[str, Any], specs: dict[str, Any], scratch: Pat
     registry.register("acme", register["id"], register["input_schema"], register["output_schema"])
     registry.note_agent("acme", "support-bot")  # the agent the review and MCP events read
     api_key, _ = ApiKeyStore(dynamodb, environment["API_KEYS_TABLE"]).create("acme", "bench")
-    signer = TokenSigner(kms, environment["TOKEN_KEY_ID"], 30)
+    signer = TokenSigner(kms, environment["TOKEN_KEY_ID"], 30, environment["STACK_NAME"])
 
     def mint() -> str:
         run_id = f"run-{uuid.uuid4().hex[:12]}"
@@ -519,7 +521,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  build: {build_note}")
     print(f"  runtime AWS SDK stand-in copied from {runtime_source()}")
     print("  AWS: moto server on 127.0.0.1 (its answers are inside the event time)")
-    print("  minimal handler: bench/minimal_handler.py (boto3 + PyJWT + cryptography, ES256 verify, one update_item)")
+    print(
+        "  minimal handler: bench/minimal_handler.py (boto3 + PyJWT + cryptography, the token's key delegation and"
+        " ES256 verify, one update_item)"
+    )
     print("  ratios: per round (row / floor measured in the same round), then min / median / max")
     for mode in trees:
         what = "precompiled by scripts/precompile.py" if mode == "pyc" else "no .pyc anywhere, -B"

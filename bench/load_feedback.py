@@ -137,10 +137,11 @@ def _scanner(dynamodb: Any, table: str) -> Callable[[str], list[dict[str, Any]]]
     return scan
 
 
-def _minter(kms: Any, key_id: str, lifetime_days: int) -> Callable[[str], str]:
-    from agentfeedback.tokens import TokenClaims, TokenSigner
+def _minter(kms: Any, settings: Any) -> Callable[[str], str]:
+    from agentfeedback.tokens import TokenClaims
+    from agentfeedback.tokens.signer import TokenSigner
 
-    signer = TokenSigner(kms, key_id, lifetime_days)
+    signer = TokenSigner(kms, settings.token_key_id, settings.token_lifetime_days, settings.stack_name)
     return lambda run_id: signer.mint(TokenClaims(tenant=TENANT, agent_id=AGENT_ID, run_id=run_id, version_id="1"))
 
 
@@ -151,7 +152,7 @@ def target_from_stack(stack: Any) -> Target:
     settings = Settings.from_env(stack.environment)
     return Target(
         base_url=stack.base_url,
-        mint=_minter(stack.kms_client(), settings.token_key_id, settings.token_lifetime_days),
+        mint=_minter(stack.kms_client(), settings),
         scan=_scanner(stack.dynamodb_client(), settings.feedback_table),
     )
 
@@ -171,7 +172,7 @@ def target_from_state(state: dict[str, Any], api_url: str | None = None) -> Targ
     dynamodb = boto3.client("dynamodb", endpoint_url=state["dynamodb_endpoint"], **credentials)
     return Target(
         base_url=base_url,
-        mint=_minter(kms, settings.token_key_id, settings.token_lifetime_days),
+        mint=_minter(kms, settings),
         scan=_scanner(dynamodb, settings.feedback_table),
     )
 

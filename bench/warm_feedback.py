@@ -10,9 +10,20 @@ container.
 - handler: functions/feedback/app.py's lambda_handler, i.e. the public request path (feedback.http: the
   route, the body's checks, CORS, the JSON answer), the logger's Lambda context, the EMF metrics and the
   "feedback saved" log line (written to stdout, which is /dev/null here).
-- minimal: json.loads of the body, TokenVerifier.verify (ES256, key cached), the handler's own
-  FeedbackStore.save (builds the write's arguments and calls the same no-op client) and json.dumps.
+- minimal: json.loads of the body, TokenVerifier.verify (ES256, key and delegation cached), the handler's
+  own FeedbackStore.save (builds the write's arguments and calls the same no-op client) and json.dumps.
 The ratio handler / minimal is the figure: what the handler's own work costs per request.
+
+Tokens, before and after key delegation (tokens/delegation.py), with realistic claims (a UUIDv7 run id, a
+32-character version id):
+- verify: TokenVerifier.verify of a token signed by a delegated key, its delegation already verified (cached);
+- verify, before delegation: the old verifier (tests/legacy_tokens.py's verify_before_delegation, the same KMS
+  key cached) on a token as minted before delegation: today's verification, the target's reference (the
+  ratio of the two medians, and per round);
+- verify, KMS-signed token, now: today's verifier on such a token (tokens minted before the change);
+- delegation, first sight: what a verifier pays once per delegation (decode, ECDSA verify of KMS's signature);
+- mint: TokenSigner.mint once its delegation exists (before delegation, each mint was a KMS round trip);
+and the length of each kind of token.
 Usage: python bench/warm_feedback.py [calls]
 """
 
@@ -23,6 +34,7 @@ import os
 import statistics
 import sys
 import time
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -60,6 +72,11 @@ class NoOpDynamoDB:
         item = {names[f"#{name[1:]}"]: value for name, value in values.items() if f"#{name[1:]}" in names}
         if ":updated_at" in values:
             item.setdefault("created_at", values[":updated_at"])
+        # A first vote: the public id is the new one, and no outcome is being replaced.
+        if ":new_id" in values:
+            item.setdefault("feedback_id", values[":new_id"])
+        if ":no_outcome" in values:
+            item.setdefault("previous_outcome", values[":no_outcome"])
         item["revision"] = {"N": "1"}
         item.update(request["Key"])
         return {"Attributes": item}
@@ -89,11 +106,24 @@ def main(calls: int) -> None:
 
         composition.reset()
         from agentfeedback.feedback.store import FeedbackStore
-        from agentfeedback.tokens import TokenClaims, TokenSigner
+        from agentfeedback.tokens import TokenClaims
+        from agentfeedback.tokens.claims import required_claims
+        from agentfeedback.tokens.delegation import Delegation
+        from agentfeedback.tokens.kms_keys import fetch_public_key, key_fingerprint
+        from tests.forged_tokens import parts
+        from tests.legacy_tokens import KmsTokenSigner, verify_before_delegation
 
-        token = TokenSigner(boto3.client("kms"), key_arn, 30).mint(
-            TokenClaims(tenant="acme", agent_id="support-bot", run_id="run-warm-1", version_id="1")
+        claims = TokenClaims(
+            tenant="acme",
+            agent_id="support-bot",
+            run_id=str(uuid.UUID(int=0x019A_0000_0000_7000_8000_0000_0000_0000)),
+            version_id="0123456789abcdef0123456789abcdef",
         )
+        signer = composition.token_signer()  # the run function's, on moto's KMS
+        token = signer.mint(claims)
+        legacy_token = KmsTokenSigner(boto3.client("kms"), key_arn, 30).mint(claims)
+        delegation_text = parts(token)[0]["dlg"]
+        kms_public_key = fetch_public_key(boto3.client("kms"), key_arn)
         event = load_event(
             "feedback/post_feedback.json",
             body={"feedback_token": token, "outcome": "positive", "comment": "Spot on, thanks!", "user_id": "user-42"},
@@ -119,7 +149,32 @@ def main(calls: int) -> None:
         def verify_only() -> Any:
             return verifier.verify(json.loads(event["body"])["feedback_token"])
 
-        cases = {"handler": full, "minimal": minimal, "verify": verify_only}
+        def verify_legacy() -> Any:
+            return verifier.verify(json.loads(legacy_event_body)["feedback_token"])
+
+        old_keys = {key_fingerprint(kms_public_key): kms_public_key}
+        old_required = required_claims(require_expiry=True)
+
+        def verify_before() -> Any:
+            return verify_before_delegation(json.loads(legacy_event_body)["feedback_token"], old_keys, old_required)
+
+        def delegation_first_sight() -> Any:
+            return Delegation.decode(delegation_text).verified_key(kms_public_key, config.stack_name)
+
+        def mint() -> str:
+            return signer.mint(claims)
+
+        legacy_event_body = json.dumps({"feedback_token": legacy_token, "outcome": "positive"})
+        assert verify_legacy() == verify_only() == verify_before() == claims
+        cases = {
+            "handler": full,
+            "minimal": minimal,
+            "verify": verify_only,
+            "verify_before": verify_before,
+            "verify_legacy": verify_legacy,
+            "delegation": delegation_first_sight,
+            "mint": mint,
+        }
         saved = _quiet_stdout()
         try:
             for case in cases.values():  # warm-up: imports, the public key, the first-call paths
@@ -128,14 +183,18 @@ def main(calls: int) -> None:
             assert full()["statusCode"] == 200
             assert json.loads(full()["body"])["outcome"] == "positive"
             timings: dict[str, list[float]] = {name: [] for name in cases}
+            per_round: dict[str, list[float]] = {name: [] for name in cases}  # each round's median
             rounds = 10
             no_op.calls.clear()
             for _ in range(rounds):  # interleaved rounds, so that a noisy moment hits every case alike
                 for name, case in cases.items():
+                    this_round = []
                     for _ in range(max(1, calls // rounds)):
                         started = time.perf_counter()
                         case()
-                        timings[name].append(time.perf_counter() - started)
+                        this_round.append(time.perf_counter() - started)
+                    timings[name] += this_round
+                    per_round[name].append(statistics.median(this_round))
         finally:
             _restore_stdout(saved)
 
@@ -146,7 +205,11 @@ def main(calls: int) -> None:
     labels = {
         "handler": "feedback lambda_handler (request checks, CORS, logs, metrics)",
         "minimal": "minimal: parse + ES256 verify + build the write (+ no-op call)",
-        "verify": "of which ES256 verify alone (key cached)",
+        "verify": "of which verify alone (KMS key and delegation cached)",
+        "verify_before": "verify before delegation: old verifier, KMS-signed token",
+        "verify_legacy": "verify now, a KMS-signed token (minted before the change)",
+        "delegation": "delegation, first sight (once per delegation and container)",
+        "mint": "mint, delegated key (warm: no KMS call)",
     }
     print(f"Warm feedback post, {total} calls per case, Python {sys.version.split()[0]}")
     print(f"DynamoDB calls per post, both pipelines (no-op client): {per_post}")
@@ -157,6 +220,14 @@ def main(calls: int) -> None:
     print("-" * 86)
     print(f"{'ratio handler / minimal (medians)':<66} {median['handler'] / median['minimal']:>10.1f}")
     print(f"{'framework cost per request, ms (handler - minimal)':<66} {median['handler'] - median['minimal']:>10.3f}")
+    ratios = sorted(now / before for now, before in zip(per_round["verify"], per_round["verify_before"], strict=True))
+    spread = f"{ratios[0]:.2f} / {statistics.median(ratios):.2f} / {ratios[-1]:.2f}"
+    print(f"{'ratio verify now / before delegation (medians)':<66} {median['verify'] / median['verify_before']:>10.2f}")
+    print(f"{'  the same per round, min / median / max':<66} {spread:>19}")
+    print(
+        f"\nToken length, characters: {len(token)} signed by a delegated key (its delegation: {len(delegation_text)}),"
+    )
+    print(f"{len(legacy_token)} signed by KMS itself; claims: {claims}")
 
 
 if __name__ == "__main__":

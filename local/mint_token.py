@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     layer_paths = {str(path) for spec in functions(load_template()).values() for path in spec.layer_dirs}
     sys.path[:0] = sorted(layer_paths - set(sys.path))
     from agentfeedback.core.settings import Settings
-    from agentfeedback.tokens import TokenClaims, TokenSigner
+    from agentfeedback.tokens import TokenClaims
+    from agentfeedback.tokens.signer import TokenSigner
 
     settings = Settings.from_env(state["environment"])
     kms = aws_client(state, "kms")
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         run_id=args.run or f"run-{uuid.uuid4().hex[:12]}",
         version_id=args.version,
     )
-    token = TokenSigner(kms, settings.token_key_id, settings.token_lifetime_days).mint(claims)
+    token = TokenSigner(kms, settings.token_key_id, settings.token_lifetime_days, settings.stack_name).mint(claims)
     print(token)
     body = json.dumps({"feedback_token": token, "outcome": "positive", "comment": "Helpful", "user_id": "demo-user"})
     print(

@@ -12,7 +12,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from agentfeedback.tokens import TokenClaims, TokenSigner
+from agentfeedback.core.settings import DEFAULT_STACK_NAME
+from agentfeedback.tokens import TokenClaims
+from agentfeedback.tokens.signer import TokenSigner
+from agentfeedback.tokens.verifier import TokenVerifier
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,13 +26,24 @@ class Aws:
     dynamodb: Any
     key_arn: str
     table: str
+    stack: str = DEFAULT_STACK_NAME  # what the functions' settings say when STACK_NAME is not set
 
     def create_token_key(self) -> str:
         return self.kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
 
-    def signer(self, key_arn: str | None = None, lifetime_days: int = 30, clock: Callable[[], float] | None = None):
+    def signer(
+        self,
+        key_arn: str | None = None,
+        lifetime_days: int = 30,
+        clock: Callable[[], float] | None = None,
+        stack: str | None = None,
+    ) -> TokenSigner:
         kwargs = {"clock": clock} if clock else {}
-        return TokenSigner(self.kms, key_arn or self.key_arn, lifetime_days, **kwargs)
+        return TokenSigner(self.kms, key_arn or self.key_arn, lifetime_days, stack or self.stack, **kwargs)
+
+    def verifier(self, *key_arns: str, **options: Any) -> TokenVerifier:
+        """The functions' verifier over this key (or these keys: current first, then previous ones)."""
+        return TokenVerifier(self.kms, key_arns or [self.key_arn], self.stack, **options)
 
     def mint(self, run_id: str = "run-1", **claims: str) -> str:
         values = {"tenant": "acme", "agent_id": "support-bot", "version_id": "v1", **claims}
@@ -110,3 +124,32 @@ def widget_event(agent: str, tenant: str = "acme", **top: Any) -> dict[str, Any]
         "relativeStart": 3_600_000,
     }
     return event
+
+
+class PastClock:
+    """A settable clock in Unix seconds, for a run container's signer: it starts three hours ago, so that what
+    a test mints with it over the next hours is in the past for the verifier (PyJWT checks `iat` and `exp`
+    against the real time)."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()) - 3 * 3600)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def emf_metric(output: str, name: str) -> float:
+    """The sum of one metric over the EMF documents (Powertools Metrics) printed in `output`."""
+    total = 0.0
+    for line in output.splitlines():
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(document, dict) or "_aws" not in document:
+            continue
+        declared = {metric["Name"] for block in document["_aws"]["CloudWatchMetrics"] for metric in block["Metrics"]}
+        if name in declared:
+            value = document[name]
+            total += sum(value) if isinstance(value, list) else value
+    return total

@@ -14,7 +14,8 @@ import pytest
 
 from agentfeedback.core.settings import Settings
 from agentfeedback.keys.store import ApiKeyStore
-from agentfeedback.tokens import TokenClaims, TokenSigner
+from agentfeedback.tokens import TokenClaims
+from agentfeedback.tokens.signer import TokenSigner
 from local.stack import LocalStack
 
 
@@ -34,7 +35,7 @@ def settings(stack: LocalStack) -> Settings:
 @pytest.fixture(scope="package")
 def mint_token(stack: LocalStack, settings: Settings) -> Callable[..., str]:
     """mint_token(tenant=..., agent_id=..., run_id=..., version_id=...) -> a token signed by the stack's key."""
-    signer = TokenSigner(stack.kms_client(), settings.token_key_id, settings.token_lifetime_days)
+    signer = TokenSigner(stack.kms_client(), settings.token_key_id, settings.token_lifetime_days, settings.stack_name)
 
     def mint(
         tenant: str = "acme", agent_id: str = "support-bot", run_id: str | None = None, version_id: str = "1"

@@ -8,8 +8,10 @@ import uuid
 import pytest
 import requests
 
-from agentfeedback.tokens import TokenClaims, TokenSigner
-from tests.forged_tokens import FORGERIES
+from agentfeedback.tokens import TokenClaims
+from agentfeedback.tokens.signer import TokenSigner
+from tests.forged_tokens import DELEGATION_ATTACKS, FORGERIES, Forger
+from tests.legacy_tokens import KmsTokenSigner
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +46,11 @@ def test_forged_tokens_are_refused_with_401_and_save_nothing(stack, mint_token, 
 )
 def test_expired_and_future_dated_tokens_are_refused(stack, settings, case, lifetime_days, clock_shift):
     signer = TokenSigner(
-        stack.kms_client(), settings.token_key_id, lifetime_days, clock=lambda: time.time() + clock_shift
+        stack.kms_client(),
+        settings.token_key_id,
+        lifetime_days,
+        settings.stack_name,
+        clock=lambda: time.time() + clock_shift,
     )
     token = signer.mint(TokenClaims(tenant="acme", agent_id="a", run_id=f"run-{uuid.uuid4().hex[:8]}", version_id="1"))
     response = post(stack, token)
@@ -52,13 +58,53 @@ def test_expired_and_future_dated_tokens_are_refused(stack, settings, case, life
     assert response.json()["error"]["code"] == "invalid_feedback_token"
 
 
-def test_token_from_another_deployments_key_is_refused(stack):
+def test_token_from_another_deployments_key_is_refused(stack, settings):
     kms = stack.kms_client()
     other_key = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
-    token = TokenSigner(kms, other_key, 30).mint(
+    token = TokenSigner(kms, other_key, 30, settings.stack_name).mint(
         TokenClaims(tenant="acme", agent_id="a", run_id="run-x", version_id="1")
     )
     assert post(stack, token).status_code == 401
+
+
+@pytest.fixture(scope="module")
+def forger(stack, settings) -> Forger:
+    def minted_by(signer: TokenSigner):
+        return lambda run_id: signer.mint(
+            TokenClaims(tenant="acme", agent_id="support-bot", run_id=run_id, version_id="1")
+        )
+
+    def container() -> TokenSigner:
+        return TokenSigner(stack.kms_client(), settings.token_key_id, settings.token_lifetime_days, settings.stack_name)
+
+    return Forger(
+        stack.kms_client(), settings.token_key_id, settings.stack_name, minted_by(container()), minted_by(container())
+    )
+
+
+@pytest.mark.parametrize("attack", sorted(DELEGATION_ATTACKS))
+def test_attacks_on_key_delegation_are_refused_with_401_and_save_nothing(stack, forger, feedback_items, attack):
+    run_id = f"run-{uuid.uuid4().hex[:12]}"
+    case = DELEGATION_ATTACKS[attack]
+    forged = case.forge(forger, run_id)
+    for response in (
+        post(stack, forged),
+        requests.get(f"{stack.base_url}/v1/feedback", params={"feedback_token": forged}, timeout=10),
+    ):
+        assert response.status_code == 401, (attack, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "invalid_feedback_token" and case.reason in error["message"], (attack, error)
+    assert feedback_items(run_id) == []
+
+
+def test_a_token_minted_before_key_delegation_still_counts(stack, settings, feedback_items):
+    run_id = f"run-{uuid.uuid4().hex[:12]}"
+    legacy = KmsTokenSigner(stack.kms_client(), settings.token_key_id, settings.token_lifetime_days).mint(
+        TokenClaims(tenant="acme", agent_id="support-bot", run_id=run_id, version_id="1")
+    )
+    response = post(stack, legacy)
+    assert response.status_code == 200, response.text
+    assert [item["outcome"]["S"] for item in feedback_items(run_id)] == ["positive"]
 
 
 # Every authenticated route, with another tenant in its path: the key of tenant acme must get a 403.

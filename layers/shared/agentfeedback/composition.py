@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from agentfeedback.runs.registry import AgentRegistry
     from agentfeedback.runs.runner import AgentRunner
     from agentfeedback.runs.store import RunStore
-    from agentfeedback.tokens import TokenSigner, TokenVerifier
+    from agentfeedback.tokens.signer import TokenSigner
+    from agentfeedback.tokens.verifier import TokenVerifier
 
 T = TypeVar("T")
 _BUILT: list[Any] = []
@@ -84,21 +85,23 @@ def kms() -> KMSClient:
 
 @_once
 def token_verifier() -> TokenVerifier:
-    from agentfeedback.tokens import TokenVerifier
+    from agentfeedback.tokens.verifier import TokenVerifier
 
     config = settings()
     return TokenVerifier(
         kms(),
         (config.token_key_id, *config.previous_token_key_ids),
+        config.stack_name,
         require_expiry=config.token_lifetime_days > 0,
     )
 
 
 @_once
 def token_signer() -> TokenSigner:
-    from agentfeedback.tokens import TokenSigner
+    from agentfeedback.tokens.signer import TokenSigner
 
-    return TokenSigner(kms(), settings().token_key_id, settings().token_lifetime_days)
+    config = settings()
+    return TokenSigner(kms(), config.token_key_id, config.token_lifetime_days, config.stack_name)
 
 
 # -- the public feedback function ---------------------------------------------------------------

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from agentfeedback.tokens import TokenVerifier
 from tests.helpers import FakeContext, load_event, load_handler
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}]
@@ -19,7 +18,7 @@ def chat(invoke, **body):
 
 
 def token_claims(aws, token):
-    return TokenVerifier(aws.kms, [aws.key_arn]).verify(token)
+    return aws.verifier().verify(token)
 
 
 def test_completion_has_openai_shape_usage_and_feedback_token(aws, invoke):

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from agentfeedback.runs import recorder as run_recorder
-from agentfeedback.tokens import TokenVerifier
+from agentfeedback.tokens.signer import TokenSigner
 from tests.helpers import load_event
 
 INPUT_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
@@ -51,7 +50,7 @@ def test_run_with_inline_version_returns_valid_output_and_a_working_token(aws, i
     assert isinstance(body["task_output"]["country"], str) and body["task_output"]["population"] >= 0
     assert body["version"]["properties"] == OFFLINE
     assert body["cost_usd"] == 0 and body["metadata"] == {"session": "s1"}
-    claims = TokenVerifier(aws.kms, [aws.key_arn]).verify(body["feedback_token"])
+    claims = aws.verifier().verify(body["feedback_token"])
     assert (claims.tenant, claims.agent_id, claims.run_id, claims.version_id) == (
         "acme",
         "city-facts",
@@ -176,7 +175,7 @@ def test_output_survives_a_token_failure(aws, invoke, monkeypatch):
     def broken_mint(self, claims):
         raise RuntimeError("KMS is down")
 
-    monkeypatch.setattr(run_recorder.TokenSigner, "mint", broken_mint)
+    monkeypatch.setattr(TokenSigner, "mint", broken_mint)
     status, _, body = run(invoke, OFFLINE)
     assert status == 200 and body["feedback_token"] is None
     assert body["task_output"]["country"]

@@ -1,5 +1,7 @@
 """Property tests of token parsing: whatever arrives, verify() refuses it with InvalidFeedbackToken (a 401),
-and a token verifies only when it is the one we signed (or a re-spelling of the very same bytes)."""
+and a token verifies only when it is the one we signed (or a re-spelling of the very same bytes). The same
+for the key delegation a token carries: any text parses to the one delegation it spells or is refused, and a
+delegation changed in any byte is refused even when its token is re-signed with the delegated key."""
 
 from __future__ import annotations
 
@@ -14,7 +16,11 @@ from hypothesis import strategies as st
 
 from agentfeedback.core.errors import InvalidFeedbackToken
 from agentfeedback.core.http_api import status_of
-from agentfeedback.tokens import MAX_TOKEN_CHARS, TOKEN_PREFIX, TokenClaims, TokenVerifier
+from agentfeedback.tokens import MAX_TOKEN_CHARS, TOKEN_PREFIX, TokenClaims
+from agentfeedback.tokens.delegation import ENCODED_CHARS, Delegation
+from agentfeedback.tokens.jws import b64url_decode
+from agentfeedback.tokens.verifier import TokenVerifier
+from tests.forged_tokens import Forger, parts, signed
 
 PROPERTY = settings(
     max_examples=int(os.environ.get("PROPERTY_EXAMPLES") or 200),  # more with `make fuzz`
@@ -37,7 +43,7 @@ def unb64(text: str) -> bytes:
 
 @pytest.fixture
 def verifier(aws) -> TokenVerifier:
-    return TokenVerifier(aws.kms, [aws.key_arn])
+    return aws.verifier()
 
 
 @pytest.fixture
@@ -95,15 +101,17 @@ def test_jws_shaped_garbage_is_refused(verifier, parts):
 
 @PROPERTY
 @given(
-    header=st.dictionaries(st.sampled_from(["alg", "typ", "kid", "crit", "jku", "x5u"]), json_values, max_size=4),
+    header=st.dictionaries(
+        st.sampled_from(["alg", "typ", "kid", "dlg", "crit", "jku", "x5u"]), json_values, max_size=5
+    ),
     payload=json_values,
     signature=segments,
     our_key=st.booleans(),
 )
 def test_any_header_and_payload_without_our_signature_is_refused(verifier, token, header, payload, signature, our_key):
     if our_key:
-        # ES256 and the real key id, so that the signature check itself is reached.
-        header = {**header, "alg": "ES256", "kid": json.loads(unb64(token[len(TOKEN_PREFIX) :].split(".")[0]))["kid"]}
+        # ES256 and the real key id, so that the delegation and signature checks themselves are reached.
+        header = {**header, "alg": "ES256", "kid": parts(token)[0]["kid"]}
     candidate = f"{TOKEN_PREFIX}{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}.{signature}"
     assert_refused(verifier, candidate)
 
@@ -163,3 +171,68 @@ def test_a_mutated_token_verifies_only_if_its_bytes_are_unchanged(verifier, toke
 def test_the_unmutated_token_verifies(verifier, token):
     assert verifier.verify(token) == CLAIMS
     assert len(token) < MAX_TOKEN_CHARS
+
+
+# -- the key delegation a token carries ------------------------------------------------------------------------
+
+B64URL_TEXT = st.text(alphabet=B64URL, min_size=ENCODED_CHARS - 2, max_size=ENCODED_CHARS + 2)
+
+
+def _decoded(text: object) -> Delegation | None:
+    try:
+        return Delegation.decode(text)
+    except InvalidFeedbackToken as refusal:
+        assert status_of(refusal) == 401 and "delegation" in refusal.message
+        return None
+
+
+@PROPERTY
+@given(text=st.one_of(B64URL_TEXT, st.text(max_size=200), json_values))
+def test_any_value_parses_to_the_one_delegation_it_spells_or_is_refused(text):
+    delegation = _decoded(text)
+    if delegation is not None:
+        assert delegation.encode() == text  # one spelling per delegation
+        assert delegation.suite == 1 and len(delegation.public_key) == 33 and len(delegation.signature) == 64
+
+
+@PROPERTY
+@given(data=st.binary(min_size=110, max_size=110))
+def test_any_110_bytes_of_suite_1_decode_to_their_fields(data):
+    delegation = _decoded(b64(data))
+    assert (delegation is not None) == (data[0] == 1)
+    if delegation is not None:
+        assert delegation.public_key == data[1:34] and delegation.signature == data[46:]
+        assert (delegation.not_before, delegation.not_after, delegation.token_lifetime) == tuple(
+            int.from_bytes(data[start : start + 4], "big") for start in (34, 38, 42)
+        )
+
+
+@PROPERTY
+@given(text=st.text(max_size=40))
+def test_base64url_decoding_accepts_only_canonical_spellings(text):
+    try:
+        data = b64url_decode(text)
+    except ValueError:
+        return
+    assert b64(data) == text
+
+
+@pytest.fixture
+def stolen(aws):
+    """A genuine delegated key (its delegation signed by our KMS key) and its private half, as if stolen."""
+    forger = Forger(aws.kms, aws.key_arn, aws.stack, mint=lambda run_id: "", mint_elsewhere=lambda run_id: "")
+    key, private_key = forger.delegated()
+    return forger, key, private_key
+
+
+@PROPERTY
+@given(position=st.integers(min_value=0, max_value=109), flip=st.integers(min_value=1, max_value=255))
+def test_a_delegation_changed_in_any_byte_is_refused_even_when_its_token_is_re_signed(verifier, stolen, position, flip):
+    forger, key, private_key = stolen
+    payload = {"ten": "acme", "agt": "a", "run": "r", "ver": "1", "iat": key.delegation.not_before + 1}
+    payload["exp"] = payload["iat"] + 86400
+    assert verifier.verify(signed(forger.header(key.delegation), payload, private_key)).run_id == "r"
+    data = bytearray(unb64(key.delegation.encode()))
+    data[position] ^= flip
+    header = forger.header(key.delegation) | {"dlg": b64(bytes(data))}
+    assert_refused(verifier, signed(header, payload, private_key))

@@ -9,8 +9,11 @@ import pytest
 
 from agentfeedback.core.errors import InvalidFeedbackToken
 from agentfeedback.core.http_api import status_of
-from agentfeedback.tokens import TokenClaims, TokenVerifier
+from agentfeedback.tokens import TokenClaims
+from agentfeedback.tokens.delegation import ENCODED_CHARS
+from agentfeedback.tokens.verifier import TokenVerifier
 from tests.forged_tokens import FORGERIES, encode, parts
+from tests.legacy_tokens import KmsTokenSigner
 
 CLAIMS = TokenClaims(tenant="acme", agent_id="support-bot", run_id="run-1", version_id="v1")
 
@@ -25,7 +28,7 @@ def refused(verifier: TokenVerifier, token: str) -> str:
 
 @pytest.fixture
 def verifier(aws) -> TokenVerifier:
-    return TokenVerifier(aws.kms, [aws.key_arn])
+    return aws.verifier()
 
 
 def test_minted_token_round_trips_to_its_claims(aws, verifier):
@@ -38,7 +41,8 @@ def test_token_is_url_safe_and_reveals_only_its_binding(aws):
     token = aws.signer().mint(CLAIMS)
     assert all(c.isalnum() or c in "._-" for c in token)
     header, payload, _ = parts(token)
-    assert header["alg"] == "ES256" and header["typ"] == "JWT"
+    assert set(header) == {"alg", "dlg", "kid"} and header["alg"] == "ES256"
+    assert len(header["dlg"]) == ENCODED_CHARS
     assert aws.key_arn not in json.dumps(header)  # the kid is a key fingerprint, not the KMS key's name
     assert set(payload) == {"ten", "agt", "run", "ver", "iat", "exp"}
     assert payload["exp"] - payload["iat"] == 30 * 86400
@@ -95,24 +99,25 @@ def test_kid_that_is_not_a_string_is_refused(aws, verifier, kid):
 def test_previous_key_is_still_accepted_during_rotation(aws):
     old_key = aws.create_token_key()
     old_token = aws.signer(key_arn=old_key).mint(CLAIMS)
-    rotated = TokenVerifier(aws.kms, [aws.key_arn, old_key])
+    rotated = aws.verifier(aws.key_arn, old_key)
     assert rotated.verify(old_token) == CLAIMS
     assert rotated.verify(aws.signer().mint(CLAIMS)) == CLAIMS
-    assert "unknown key" in refused(TokenVerifier(aws.kms, [aws.key_arn]), old_token)
+    assert "unknown key" in refused(aws.verifier(), old_token)
 
 
-def test_public_key_is_fetched_once_and_verification_makes_no_kms_call(aws, verifier):
+def test_kms_signs_once_per_container_and_verification_makes_no_kms_call(aws, verifier):
     calls: list[str] = []
     aws.kms.meta.events.register("before-call.kms.*", lambda model, **_: calls.append(model.name))
     signer = aws.signer()
-    tokens = [signer.mint(CLAIMS) for _ in range(5)]
+    tokens = [signer.mint(CLAIMS) for _ in range(50)]
     for token in tokens:
         verifier.verify(token)
     for _ in range(20):
         with pytest.raises(InvalidFeedbackToken):
             verifier.verify(tokens[0][:-5] + "AAAAA")
-    assert calls.count("Sign") == 5
+    assert calls.count("Sign") == 1  # the delegation; every token after it is signed in memory
     assert calls.count("GetPublicKey") == 2  # one for the signer's kid, one for the verifier; then cached
+    assert len(calls) == 3
 
 
 def test_claims_must_be_short_non_empty_strings():
@@ -124,9 +129,9 @@ def test_claims_must_be_short_non_empty_strings():
 
 def test_token_without_expiry_is_refused_once_a_lifetime_is_configured(aws):
     forever = aws.signer(lifetime_days=0).mint(CLAIMS)
-    assert TokenVerifier(aws.kms, [aws.key_arn]).verify(forever) == CLAIMS
-    assert "contents" in refused(TokenVerifier(aws.kms, [aws.key_arn], require_expiry=True), forever)
-    assert TokenVerifier(aws.kms, [aws.key_arn], require_expiry=True).verify(aws.signer().mint(CLAIMS)) == CLAIMS
+    assert aws.verifier().verify(forever) == CLAIMS
+    assert "contents" in refused(aws.verifier(require_expiry=True), forever)
+    assert aws.verifier(require_expiry=True).verify(aws.signer().mint(CLAIMS)) == CLAIMS
 
 
 def test_an_unavailable_previous_key_does_not_stop_current_tokens(aws):
@@ -138,7 +143,7 @@ def test_an_unavailable_previous_key_does_not_stop_current_tokens(aws):
             raise aws.kms.exceptions.DisabledException({"Error": {"Code": "DisabledException"}}, model.name)
 
     aws.kms.meta.events.register("before-parameter-build.kms.GetPublicKey", disabled)
-    verifier = TokenVerifier(aws.kms, [aws.key_arn, retired])
+    verifier = aws.verifier(aws.key_arn, retired)
     assert verifier.verify(aws.signer().mint(CLAIMS)) == CLAIMS
     assert "unknown key" in refused(verifier, old_token)
 
@@ -154,7 +159,7 @@ def test_kms_outage_is_a_503_and_kms_is_not_asked_again_for_a_while(aws):
 
     now = [1000.0]
     token = aws.signer().mint(CLAIMS)
-    verifier = TokenVerifier(aws.kms, [aws.key_arn], clock=lambda: now[0])
+    verifier = aws.verifier(clock=lambda: now[0])
     aws.kms.meta.events.register("before-call.kms.GetPublicKey", fail)
     for _ in range(50):
         with pytest.raises(ServiceUnavailable):
@@ -163,3 +168,30 @@ def test_kms_outage_is_a_503_and_kms_is_not_asked_again_for_a_while(aws):
     aws.kms.meta.events.unregister("before-call.kms.GetPublicKey", fail)
     now[0] += TokenVerifier.FETCH_BACKOFF_SECONDS + 1
     assert verifier.verify(token) == CLAIMS
+
+
+# -- tokens minted before key delegation (signed by KMS itself) ---------------------------------------------
+
+
+def test_a_token_minted_before_delegation_still_verifies(aws, verifier):
+    legacy = KmsTokenSigner(aws.kms, aws.key_arn, 30).mint(CLAIMS)
+    assert "dlg" not in parts(legacy)[0]
+    assert verifier.verify(legacy) == CLAIMS
+
+
+def test_a_token_minted_before_delegation_still_expires(aws, verifier):
+    legacy = KmsTokenSigner(aws.kms, aws.key_arn, 1, clock=lambda: time.time() - 2 * 86400).mint(CLAIMS)
+    assert "expired" in refused(verifier, legacy)
+
+
+def test_a_token_minted_before_delegation_by_a_previous_key_still_verifies_during_rotation(aws):
+    old_key = aws.create_token_key()
+    legacy = KmsTokenSigner(aws.kms, old_key, 30).mint(CLAIMS)
+    assert aws.verifier(aws.key_arn, old_key).verify(legacy) == CLAIMS
+    assert "unknown key" in refused(aws.verifier(), legacy)
+
+
+@pytest.mark.parametrize("attack", sorted(FORGERIES))
+def test_forged_tokens_of_the_old_form_are_refused(aws, verifier, attack):
+    public_der = aws.kms.get_public_key(KeyId=aws.key_arn)["PublicKey"]
+    refused(verifier, FORGERIES[attack](KmsTokenSigner(aws.kms, aws.key_arn, 30).mint(CLAIMS), public_der))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+# template.yaml sets STACK_NAME; this is for tools and tests run without it.
+DEFAULT_STACK_NAME = "agent-feedback"
 _REQUIRED = ("FEEDBACK_TABLE", "RUNS_TABLE", "AGENTS_TABLE", "API_KEYS_TABLE", "TOKEN_KEY_ID")
 
 
@@ -28,6 +30,7 @@ class Settings:
     token_key_id: str
     previous_token_key_ids: tuple[str, ...]
     token_lifetime_days: int  # 0: tokens never expire
+    stack_name: str  # what token key delegations are for (tokens.delegation): the CloudFormation stack's name
     run_retention_days: int  # 0: runs are kept forever
     max_users_per_run: int  # distinct users one run's token may create entries for; 0: no cap
     allowed_origins: tuple[str, ...]
@@ -46,6 +49,7 @@ class Settings:
             token_key_id=env["TOKEN_KEY_ID"],
             previous_token_key_ids=_split(env.get("PREVIOUS_TOKEN_KEY_IDS", "")),
             token_lifetime_days=_non_negative_int(env, "TOKEN_LIFETIME_DAYS", 30),
+            stack_name=env.get("STACK_NAME") or DEFAULT_STACK_NAME,
             run_retention_days=_non_negative_int(env, "RUN_RETENTION_DAYS", 90),
             max_users_per_run=_non_negative_int(env, "MAX_USERS_PER_RUN", 1000),
             allowed_origins=_split(env.get("ALLOWED_ORIGINS", "*")) or ("*",),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from agentfeedback.core.ids import canonical_user_id
 from agentfeedback.feedback.store import FeedbackEntry, FeedbackStore
 from agentfeedback.feedback.validation import Vote
-from agentfeedback.tokens import TokenVerifier
+
+if TYPE_CHECKING:
+    # The verifier's module loads with the first request (composition.token_verifier), not at cold import.
+    from agentfeedback.tokens.verifier import TokenVerifier
 
 logger = Logger(child=True)
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from agentfeedback.runs.store import RunRecord, RunStore
-from agentfeedback.tokens import TokenClaims, TokenSigner
+from agentfeedback.tokens import TokenClaims
+
+if TYPE_CHECKING:
+    from agentfeedback.tokens.signer import TokenSigner
 
 logger = Logger(child=True)
 metrics = Metrics()
