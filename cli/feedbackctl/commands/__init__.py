@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from feedbackctl.commands import agents, completion, erase, export, keys, mcp, review, versions
+from feedbackctl.commands import agents, compare, completion, erase, export, improve, keys, mcp, review, versions
 
-MODULES: tuple[ModuleType, ...] = (review, export, erase, agents, versions, keys, mcp, completion)
+MODULES: tuple[ModuleType, ...] = (review, export, erase, agents, versions, improve, compare, keys, mcp, completion)

@@ -1,4 +1,9 @@
-"""`feedbackctl versions` and `feedbackctl deploy`: save an agent's improved instructions, list versions, deploy one."""
+"""`feedbackctl versions`, `deploy`, `promote` and `rollback`: save versions, list them, split an environment.
+
+An environment points at a main version and, when split, at a canary that gets a percent of the runs (each end
+user keeps one version); `promote` gives the canary all of it, `rollback` removes the canary (or, without one,
+returns to the previous version). Every server value shown goes through output.message / output.cell.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,46 @@ from feedbackctl.options import Command, CommandGroup, agent_option, api_url_opt
 from feedbackctl.terminal import json_text
 
 ENVIRONMENTS = ("dev", "staging", "production")
+
+
+class CanaryType(click.ParamType):  # type: ignore[type-arg]  # generic only in recent click
+    """`VERSION=WEIGHT`, e.g. 3=10: saved version 3 gets 10% of the runs; (version, weight), weight 1 to 99."""
+
+    name = "canary"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, int]:
+        if isinstance(value, tuple):
+            return value
+        number, equals, weight = str(value).partition("=")
+        if not (equals and number.strip().isdigit() and weight.strip().isdigit()):
+            self.fail(f"{value!r} is not VERSION=WEIGHT, e.g. 3=10 (version 3 gets 10% of the runs)", param, ctx)
+        version, percent = int(number), int(weight)
+        if version < 1:
+            self.fail(f"{value!r}: the version is a saved version number, 1 or more", param, ctx)
+        if not 1 <= percent <= 99:
+            self.fail(f"{value!r}: the weight is a percent of the runs, 1 to 99", param, ctx)
+        return version, percent
+
+
+CANARY = CanaryType()
+
+
+def split_text(binding: dict[str, Any]) -> str:
+    """An environment's split from the API's binding: `1 (90%) + canary 3 (10%)`, or `1` without a canary."""
+    canary = binding.get("canary")
+    if not canary:
+        return str(binding["version"])
+    return f"{binding['version']} ({binding['weight']}%) + canary {canary['version']} ({canary['weight']}%)"
+
+
+def environment_line(binding: dict[str, Any]) -> str:
+    """`production -> 1 (90%) + canary 3 (10%)`, with `, previous 2` when the environment pointed elsewhere before."""
+    previous = binding.get("previous_version")
+    return f"{binding['environment']} -> {split_text(binding)}" + (f", previous {previous}" if previous else "")
+
+
+def environment_path(tenant: str, agent: str, environment: str, *rest: str) -> str:
+    return path("v1", tenant, "agents", agent, "environments", environment, *rest)
 
 
 @click.group("versions", cls=CommandGroup, short_help="save and list an agent's versions")
@@ -100,8 +145,13 @@ def list_command(agent: str, tenant: str, as_json: bool, api_url: str | None) ->
         output.say(f"No saved versions of {agent} yet.")
         return
     deployed: dict[int, list[str]] = {}
-    for environment, number in found["environments"].items():
-        deployed.setdefault(number, []).append(environment)
+    for environment, binding in sorted(found["deployments"].items()):
+        canary = binding.get("canary")
+        deployed.setdefault(binding["version"], []).append(
+            f"{environment} {binding['weight']}%" if canary else environment
+        )
+        if canary:
+            deployed.setdefault(canary["version"], []).append(f"{environment} {canary['weight']}% (canary)")
     rows = []
     for version in found["versions"]:
         props = version["properties"]
@@ -111,38 +161,101 @@ def list_command(agent: str, tenant: str, as_json: bool, api_url: str | None) ->
                 str(version["number"]),
                 props["model"],
                 temperature,
-                ",".join(sorted(deployed.get(version["number"], []))),
+                ", ".join(deployed.get(version["number"], [])),
                 # JSON string escapes keep the instructions on one line; the table escapes the rest.
                 json.dumps(props.get("instructions") or "", ensure_ascii=False)[1:-1],
             ]
         )
-    output.print_table(output.console(), VERSION_COLUMNS, rows)
+    out = output.console()
+    output.print_table(out, VERSION_COLUMNS, rows)
+    if found["deployments"]:
+        out.print()
+        for _, binding in sorted(found["deployments"].items()):
+            output.say(environment_line(binding))
 
 
 @click.command(
     "deploy",
     cls=Command,
     epilog=ENVIRONMENT_HELP,
-    short_help="bind an environment (dev, staging, production) to a version",
+    short_help="bind an environment to a version, or split it with a canary",
 )
 @agent_option
 @tenant_option
 @click.argument("environment", metavar="ENVIRONMENT", type=click.Choice(ENVIRONMENTS))
 @click.argument("version", metavar="VERSION", type=click.IntRange(min=1))
+@click.option(
+    "--canary",
+    metavar="VERSION=WEIGHT",
+    type=CANARY,
+    help="split the environment: this saved version gets WEIGHT percent (1 to 99) of the runs, VERSION the rest",
+)
 @api_url_option
-def deploy_command(agent: str, tenant: str, environment: str, version: int, api_url: str | None) -> None:
-    """Bind an environment (dev, staging, production) to a saved version number.
+def deploy_command(
+    agent: str, tenant: str, environment: str, version: int, canary: tuple[int, int] | None, api_url: str | None
+) -> None:
+    """Bind an environment (dev, staging, production) to a saved version number, or split it with a canary.
 
-    Runs that ask for the environment by name get that version from then on.
+    Runs that ask for the environment by name get that version from then on. With --canary, a second saved
+    version gets a percent of the runs; each end user (a run's metadata.user_id) keeps one version. Deploying
+    without --canary removes a split.
 
     \b
     Examples:
       $ feedbackctl deploy --agent support-bot staging 3
-      $ feedbackctl deploy --agent support-bot production 3
+      $ feedbackctl deploy --agent support-bot production 1 --canary 3=10
     """
-    url = path("v1", tenant, "agents", agent, "environments", environment)
-    bound = connect(api_url).put(url, {"version": version})
-    output.say(f"{agent}: {bound['environment']} now runs version {bound['version']}.")
+    body: dict[str, Any] = {"version": version}
+    if canary is not None:
+        body["canary"] = {"version": canary[0], "weight": canary[1]}
+    bound = connect(api_url).put(environment_path(tenant, agent, environment), body)
+    output.say(f"{agent}: {environment_line(bound)}")
 
 
-COMMANDS = [versions_group, deploy_command]
+@click.command(
+    "promote",
+    cls=Command,
+    epilog=ENVIRONMENT_HELP,
+    short_help="give an environment's canary all of its runs",
+)
+@agent_option
+@tenant_option
+@click.argument("environment", metavar="ENVIRONMENT", type=click.Choice(ENVIRONMENTS))
+@api_url_option
+def promote_command(agent: str, tenant: str, environment: str, api_url: str | None) -> None:
+    """Promote an environment's canary: it becomes the main version, with all of the runs.
+
+    The version it replaces becomes the previous one (where `rollback` returns). An environment without a
+    canary is refused (409).
+
+    \b
+    Examples:
+      $ feedbackctl promote --agent support-bot production
+    """
+    bound = connect(api_url).post(environment_path(tenant, agent, environment, "promote"), None)
+    output.say(f"{agent}: {environment_line(bound)}")
+
+
+@click.command(
+    "rollback",
+    cls=Command,
+    epilog=ENVIRONMENT_HELP,
+    short_help="remove an environment's canary, or return to its previous version",
+)
+@agent_option
+@tenant_option
+@click.argument("environment", metavar="ENVIRONMENT", type=click.Choice(ENVIRONMENTS))
+@api_url_option
+def rollback_command(agent: str, tenant: str, environment: str, api_url: str | None) -> None:
+    """Roll an environment back: a split loses its canary (the main version gets all of the runs); an environment
+    without a canary returns to the version it pointed at before. Nothing to return to is refused (409).
+
+    \b
+    Examples:
+      $ feedbackctl rollback --agent support-bot production
+    """
+    bound = connect(api_url).post(environment_path(tenant, agent, environment, "rollback"), None)
+    output.say(f"{agent}: {environment_line(bound)}")
+
+
+COMMANDS = [versions_group, deploy_command, promote_command, rollback_command]

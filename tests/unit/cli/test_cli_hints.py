@@ -110,8 +110,12 @@ def suggested_commands(texts: list[str]) -> list[str]:
 
 
 def runnable(line: str) -> list[list[str]]:
-    """argv lists for a suggested line: placeholders (TENANT, USER_ID, VALUE) get a value, COMMAND each name."""
-    words = [word for word in shlex.split(line)[1:] if word != "..."]
+    """argv lists for a suggested line: placeholders (TENANT, USER_ID) get a value, COMMAND each name.
+
+    An f-string's field (VALUE, also inside a word: `--canary VALUE=10`) becomes 1, which parses wherever a
+    text or a number is expected (an agent id, a version number).
+    """
+    words = [word.replace("VALUE", "1") for word in shlex.split(line)[1:] if word != "..."]
     if "COMMAND" in words:
         return [[name if word == "COMMAND" else word for word in words] for name in COMMAND_NAMES]
     return [["sample" if re.fullmatch(r"[A-Z][A-Z_]*", word) else word for word in words]]
@@ -125,6 +129,7 @@ def test_every_suggested_feedbackctl_command_parses(capsys):
     # Examples from help texts: a pipe's end, a $( ) and a comment are cut off.
     assert "feedbackctl keys --local create --tenant local --name ci" in suggested
     assert "feedbackctl completion bash" in suggested and "feedbackctl agents list" in suggested
+    assert "feedbackctl deploy --agent VALUE production VALUE --canary VALUE=10" in suggested
     for line in suggested:
         for argv in runnable(line):
             try:
@@ -138,7 +143,14 @@ def test_every_suggested_feedbackctl_command_parses(capsys):
 
 def test_a_hint_that_does_not_parse_is_caught():
     """The check above can fail: a wrong option, a missing one, a group without its action."""
-    for argv in (["list", "--agnet", "x"], ["list"], ["agents"], ["deploy", "--agent", "a", "live", "1"]):
+    wrong = [
+        ["list", "--agnet", "x"],
+        ["list"],
+        ["agents"],
+        ["deploy", "--agent", "a", "live", "1"],
+        ["deploy", "--agent", "a", "production", "1", "--canary", "2=100"],
+    ]
+    for argv in wrong:
         with pytest.raises(click.UsageError):
             parse(argv)
 

@@ -155,9 +155,20 @@ def test_versions_list_escapes_models_and_environments(capsys, monkeypatch):
     answer = {
         "versions": [{"number": 1, "id": "a", "properties": {"model": "gpt\x1b[8m", "instructions": "Hi\u202e"}}],
         "environments": {"prod\x1b[0m": 1},
+        "deployments": {
+            "prod\x1b[0m": {
+                "environment": "prod\x1b[0m",
+                "version": 1,
+                "version_id": "a",
+                "weight": 90,
+                "canary": {"version": 2, "version_id": "b", "weight": 10},
+                "previous_version": None,
+            }
+        },
     }
     monkeypatch.setattr(FeedbackApiClient, "request", lambda *args, **kwargs: answer)
     assert cli.main(["versions", "list", "--agent", "bot", "--api-url", "http://127.0.0.1:9"]) == 0
     out = capsys.readouterr().out
     assert not any(forbidden(char) for char in out if char != "\n")
     assert "gpt\\x1b[8m" in out and "prod\\x1b[0m" in out and "Hi\\u202e" in out
+    assert "prod\\x1b[0m -> 1 (90%) + canary 2 (10%)" in out

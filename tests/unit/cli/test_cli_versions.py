@@ -17,8 +17,25 @@ def calls(monkeypatch) -> list[tuple[str, str, Any]]:
         ("GET", "/v1/_/agents/bot/versions"): {
             "versions": [{"number": 1, "id": "a", "properties": {"model": "offline", "instructions": "Be kind."}}],
             "environments": {"production": 1},
+            "deployments": {
+                "production": {
+                    "environment": "production",
+                    "version": 1,
+                    "version_id": "a",
+                    "weight": 100,
+                    "canary": None,
+                    "previous_version": None,
+                }
+            },
         },
-        ("PUT", "/v1/_/agents/bot/environments/staging"): {"environment": "staging", "version": 3, "version_id": "abc"},
+        ("PUT", "/v1/_/agents/bot/environments/staging"): {
+            "environment": "staging",
+            "version": 3,
+            "version_id": "abc",
+            "weight": 100,
+            "canary": None,
+            "previous_version": 2,
+        },
     }
 
     def request(self, method, url_path, params=None, body=None):
@@ -46,11 +63,13 @@ def test_save_sends_properties_and_reports_the_number(calls, capsys, tmp_path):
 
 def test_list_shows_where_each_version_is_deployed(calls, capsys):
     assert cli.main(["versions", "list", "--agent", "bot"]) == 0
-    row = capsys.readouterr().out.splitlines()[2]  # under the header and its rule
+    lines = capsys.readouterr().out.splitlines()
+    row = lines[2]  # under the header and its rule
     assert "offline" in row and "production" in row and "Be kind." in row
+    assert lines[3:] == ["", "production -> 1"]
 
 
 def test_deploy_binds_the_environment(calls, capsys):
     assert cli.main(["deploy", "--agent", "bot", "staging", "3"]) == 0
     assert calls == [("PUT", "/v1/_/agents/bot/environments/staging", {"version": 3})]
-    assert "staging now runs version 3" in capsys.readouterr().out
+    assert capsys.readouterr().out == "bot: staging -> 3, previous 2\n"
