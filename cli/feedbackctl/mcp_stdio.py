@@ -52,6 +52,12 @@ class ApiReviewBackend:
     def run_detail(self, agent_id: str, run_id: str) -> dict[str, Any]:
         return self._get(path("v1", "_", "agents", agent_id, "runs", run_id))
 
+    def compare_versions(
+        self, agent_id: str, base: str, candidate: str, since: str | None, until: str | None
+    ) -> dict[str, Any]:
+        params = {"base": base, "candidate": candidate, "since": since, "until": until}
+        return self._get(path("v1", "_", "agents", agent_id, "versions", "compare"), params)
+
 
 def serve_stdio(client: FeedbackApiClient) -> None:
     """Run the MCP server on stdin/stdout until the client closes it; every tool reads the API through `client`."""

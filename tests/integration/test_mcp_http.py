@@ -12,7 +12,7 @@ import requests
 from tests.integration.mcp_data import AGENT, CHAT_AGENT, TIMEOUT, seeded
 from tests.mcp_client import call, error_text, over_http, structured
 
-TOOLS = {"list_agents", "list_feedback", "feedback_summary", "get_run", "negative_comments"}
+TOOLS = {"list_agents", "list_feedback", "feedback_summary", "get_run", "negative_comments", "compare_versions"}
 __all__ = ["seeded"]  # the module-scoped fixture this file's tests share
 
 
@@ -25,7 +25,7 @@ def test_initialize_names_the_server_and_says_how_to_start(seeded):
     assert "list_agents" in result.instructions
 
 
-def test_lists_the_five_read_only_tools_with_descriptions(seeded):
+def test_lists_the_six_read_only_tools_with_descriptions(seeded):
     async def script(session):
         return (await session.list_tools()).tools
 
@@ -83,6 +83,36 @@ def test_feedback_summary_gives_satisfaction_with_its_interval(seeded):
     assert 0 < overall["interval"]["low"] < overall["satisfaction"] < overall["interval"]["high"] < 1
     assert [version["version"] for version in summary["by_version"]] == [seeded.version]
     assert "Wilson" in summary["note"]
+
+
+UNUSED_VERSION = "0" * 32  # a version id no run used: no votes
+
+
+def test_compare_versions_gives_counts_intervals_test_and_verdict(seeded):
+    result = structured(
+        over_http(
+            seeded.url,
+            seeded.key,
+            call("compare_versions", agent_id=AGENT, base=seeded.version, candidate=UNUSED_VERSION),
+        )
+    )
+    base, candidate = result["base"], result["candidate"]
+    assert (base["version_id"], base["positive"], base["negative"], base["total"]) == (seeded.version, 1, 2, 3)
+    assert (candidate["version_id"], candidate["total"]) == (UNUSED_VERSION, 0)
+    assert base["satisfaction"] == pytest.approx(1 / 3, abs=1e-4)
+    # A version without votes: no difference or test yet, and the verdict says so.
+    assert result["difference"] is None and result["significance"] is None and result["verdict"]
+
+
+def test_compare_versions_refuses_bad_arguments_as_tool_errors(seeded):
+    same = over_http(
+        seeded.url, seeded.key, call("compare_versions", agent_id=AGENT, base=seeded.version, candidate=seeded.version)
+    )
+    assert same.is_error and "same version" in error_text(same)
+    unknown = over_http(seeded.url, seeded.key, call("compare_versions", agent_id=AGENT, base="99", candidate="1"))
+    assert unknown.is_error and error_text(unknown)
+    word = over_http(seeded.url, seeded.key, call("compare_versions", agent_id=AGENT, base="latest", candidate="1"))
+    assert word.is_error and "version number" in error_text(word)
 
 
 def test_get_run_shows_input_output_version_cost_and_feedback(seeded):

@@ -33,6 +33,9 @@ def test_stdio_server_lists_and_calls_every_tool(stack, seeded):
             "feedback_summary": await session.call_tool("feedback_summary", {"agent_id": AGENT}),
             "get_run": await session.call_tool("get_run", {"agent_id": AGENT, "run_id": seeded.runs[1]}),
             "negative_comments": await session.call_tool("negative_comments", {"agent_id": AGENT}),
+            "compare_versions": await session.call_tool(
+                "compare_versions", {"agent_id": AGENT, "base": seeded.version, "candidate": "0" * 32}
+            ),
         }
         return tools, results
 
@@ -44,6 +47,8 @@ def test_stdio_server_lists_and_calls_every_tool(stack, seeded):
     assert structured(results["feedback_summary"])["overall"]["total"] == 3
     assert structured(results["get_run"])["feedback"][0]["comment"] == "Spot on"
     assert [c["run_id"] for c in structured(results["negative_comments"])["comments"]] == [seeded.runs[0]]
+    comparison = structured(results["compare_versions"])
+    assert (comparison["base"]["total"], comparison["candidate"]["total"]) == (3, 0) and comparison["verdict"]
 
 
 def test_stdio_tools_refuse_as_the_api_does(stack, seeded):

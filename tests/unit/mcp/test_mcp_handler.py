@@ -34,6 +34,7 @@ def test_initialize_and_list_tools_answer_the_servers_tools(aws):
     assert initialized["protocolVersion"] == "2025-06-18"
     tools = json.loads(invoke("list_tools")["body"])["result"]["tools"]
     assert sorted(tool["name"] for tool in tools) == [
+        "compare_versions",
         "feedback_summary",
         "get_run",
         "list_agents",

@@ -17,7 +17,15 @@ PROPERTY = settings(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-TOOLS = ["list_agents", "list_feedback", "feedback_summary", "get_run", "negative_comments", "no_such_tool"]
+TOOLS = [
+    "list_agents",
+    "list_feedback",
+    "feedback_summary",
+    "get_run",
+    "negative_comments",
+    "compare_versions",
+    "no_such_tool",
+]
 ARGUMENT_NAMES = ["agent_id", "run_id", "outcome", "version", "since", "until", "user_id", "has_comment", "search"]
 ARGUMENT_NAMES += ["limit", "cursor", "days", "max_chars"]
 

@@ -62,6 +62,13 @@ class ReviewBackend(Protocol):
         """GET .../runs/{run_id}: RunDetail (input, output, version, cost, feedback)."""
         ...
 
+    def compare_versions(
+        self, agent_id: str, base: str, candidate: str, since: str | None, until: str | None
+    ) -> dict[str, Any]:
+        """GET .../versions/compare: VersionComparison (both versions' counts and intervals, the difference with
+        its Newcombe interval, the test's p-value, the votes needed, the verdict)."""
+        ...
+
 
 class ServiceBackend:
     """ReviewBackend over the review service and the agent registry, in this process, for one tenant."""
@@ -115,6 +122,17 @@ class ServiceBackend:
         with _refusals():
             validate_agent_id(agent_id)
             return self._review.run_detail(self._tenant, agent_id, run_id).model_dump(mode="json")
+
+    def compare_versions(
+        self, agent_id: str, base: str, candidate: str, since: str | None, until: str | None
+    ) -> dict[str, Any]:
+        from agentfeedback.review.service import summary_window
+
+        with _refusals():
+            validate_agent_id(agent_id)
+            window = summary_window(since, until)
+            comparison = self._review.compare_versions(self._tenant, agent_id, base, candidate, window)
+        return comparison.model_dump(mode="json")
 
 
 class _Missing(ReviewRefused):

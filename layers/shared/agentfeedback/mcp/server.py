@@ -1,4 +1,4 @@
-"""The MCP server (the official MCP Python SDK's MCPServer): five read-only tools over a ReviewBackend.
+"""The MCP server (the official MCP Python SDK's MCPServer): six read-only tools over a ReviewBackend.
 
 `build_server(backend_for)` registers the tools once; `backend_for(ctx)` gives each call the backend of its
 request: in Lambda the tenant of the request's API key (agentfeedback.mcp.lambda_http), over stdio the one
@@ -24,7 +24,8 @@ SERVER_NAME = "agent-feedback"
 INSTRUCTIONS = """\
 Read the end-user feedback (thumbs up or down, optional comment) collected on this tenant's AI agent runs.
 Start with list_agents; feedback_summary gives satisfaction per version and day; negative_comments and
-list_feedback show what users said, each with its run_id; get_run shows a run's input, output and feedback.
+list_feedback show what users said, each with its run_id; get_run shows a run's input, output and feedback;
+compare_versions says whether a new version is really better.
 Every tool is read-only. Times are ISO 8601 (UTC unless an offset is given)."""
 
 # Read-only, repeatable, and closed-world: the tools read this tenant's stored feedback and nothing else.
@@ -188,5 +189,33 @@ def build_server(backend_for: BackendFor) -> MCPServer:
         return _answer(
             lambda: tools.negative_comments(backend_for(ctx), agent_id, version, since, until, limit, cursor)
         )
+
+    @tool("Compare versions")
+    def compare_versions(
+        ctx: Context,
+        agent_id: AgentId,
+        base: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=64,
+                description="The version to compare against: a saved number or a version id.",
+            ),
+        ],
+        candidate: Annotated[
+            str,
+            Field(min_length=1, max_length=64, description="The version to judge: a saved number or a version id."),
+        ],
+        since: Annotated[
+            str | None, Field(max_length=40, description="Start of the window (default: 30 days before until).")
+        ] = None,
+        until: Annotated[str | None, Field(max_length=40, description="End of the window (default: now).")] = None,
+    ) -> dict[str, Any]:
+        """Whether a candidate version of an agent satisfies users better than a base version, with real
+        statistics over current votes: each version's counts and satisfaction with its 95% Wilson interval, the
+        difference with its 95% interval (Newcombe), a two-sided p-value (Fisher's exact test for small
+        counts, else a two-proportion z-test), the votes each needs to detect that difference at 80% power,
+        and a one-line verdict. Use after a canary split; read reasons with negative_comments."""
+        return _answer(lambda: tools.compare_versions(backend_for(ctx), agent_id, base, candidate, since, until))
 
     return server

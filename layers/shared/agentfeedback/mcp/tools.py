@@ -272,6 +272,16 @@ def feedback_summary(
     return result
 
 
+def compare_versions(
+    backend: ReviewBackend, agent_id: str, base: str, candidate: str, since: str | None, until: str | None
+) -> dict[str, Any]:
+    """The review API's version comparison, as it answers (it is small: two versions and their statistics)."""
+    try:
+        return backend.compare_versions(agent_id, base, candidate, since, until)
+    except ReviewRefused as error:
+        raise _refused(error) from error
+
+
 def _bounded_json(value: Any, chars: int) -> tuple[Any, bool]:
     """The value itself when its JSON fits in `chars`; else a preview of its JSON text."""
     text = json.dumps(value, ensure_ascii=False)
