@@ -24,6 +24,7 @@ EMITTED = {
     "Feedback": [{"service", "agent", "outcome"}, {"service", "outcome"}],
     "FirstVotes": [{"service", "agent", "outcome"}, {"service", "outcome"}],
     "ChangedVotes": [{"service", "agent", "outcome"}, {"service", "outcome"}],
+    "Retractions": [{"service", "agent"}],
     "Runs": [{"service", "agent"}],
     "RunCostUsd": [{"service", "agent"}],
     "RunDuration": [{"service", "agent"}],
@@ -235,6 +236,7 @@ REVIEW_ROUTES = {
     ("GET", "/v1/{tenant}/agents/{agent_id}/feedback/summary"),
     ("GET", "/v1/{tenant}/agents/{agent_id}/runs/{run_id}"),
     ("GET", "/v1/{tenant}/agents/{agent_id}/runs/{run_id}/feedback"),
+    ("GET", "/v1/{tenant}/agents/{agent_id}/runs/{run_id}/feedback/{feedback_id}"),
     ("DELETE", "/v1/{tenant}/feedback/users/{user_id}"),
     ("POST", "/v1/{tenant}/feedback/erasures"),
 }
@@ -264,7 +266,13 @@ def test_review_function_has_least_privilege():
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         for action in actions:
             grants.setdefault(action, []).extend(json.dumps(resource) for resource in resources)
-    assert set(grants) == {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"}
+    assert set(grants) == {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:UpdateItem",
+    }
     assert "*" not in json.dumps(statements)
     assert sorted(grants["dynamodb:Query"]) == sorted(
         json.dumps({"Fn::Sub": f"${{{table}.Arn}}/index/{index}"})
@@ -273,12 +281,18 @@ def test_review_function_has_least_privilege():
             ("FeedbackTable", "by_run"),
             ("FeedbackTable", "by_user"),
             ("RunsTable", "by_agent_time"),
+            ("RunsTable", "by_user"),
         ]
     )
-    assert grants["dynamodb:GetItem"] == [json.dumps({"Fn::GetAtt": ["RunsTable", "Arn"]})]
-    assert grants["dynamodb:DeleteItem"] == [json.dumps({"Fn::GetAtt": ["FeedbackTable", "Arn"]})]
-    # UpdateItem only gives an erased user's place back to the run's user counter.
-    assert grants["dynamodb:UpdateItem"] == [json.dumps({"Fn::GetAtt": ["FeedbackTable", "Arn"]})]
+    feedback_table, runs_table = (
+        json.dumps({"Fn::GetAtt": [table, "Arn"]}) for table in ("FeedbackTable", "RunsTable")
+    )
+    assert grants["dynamodb:GetItem"] == [runs_table]
+    # One run's entries with their histories, by the keys by_run lists.
+    assert grants["dynamodb:BatchGetItem"] == [feedback_table]
+    assert grants["dynamodb:DeleteItem"] == [feedback_table]
+    # UpdateItem gives an erased user's place back to the run's user counter, and erases their runs' contents.
+    assert sorted(grants["dynamodb:UpdateItem"]) == sorted([feedback_table, runs_table])
 
 
 def test_every_index_the_review_code_queries_is_declared_and_none_scans():
@@ -299,6 +313,29 @@ def test_every_index_the_review_code_queries_is_declared_and_none_scans():
         ("runs", "by_agent_time"),
     }
     assert used <= declared
+    # The runs store finds an end user's runs (for erasure) through RunsTable.by_user.
+    runs_source = (ROOT / "layers/shared/agentfeedback/runs/store.py").read_text()
+    assert ".scan(" not in runs_source
+    runs_used = set(re.findall(r'self\._table\.query(?:_all)?\(\s*Query\(\s*[^()]*?index="(\w+)"', runs_source))
+    assert runs_used == {"by_user"} and ("runs", "by_user") in declared
+
+
+def test_each_feedback_index_projects_only_what_its_queries_read():
+    """A changed vote must not write an index whose projected attributes do not change (write units)."""
+    indexes = {
+        index["IndexName"]: index["Projection"]
+        for index in table_definitions(TEMPLATE)["FeedbackTable"]["GlobalSecondaryIndexes"]
+    }
+    # by_run and by_user list keys: a change of vote keeps them, so it writes neither.
+    assert indexes["by_run"] == indexes["by_user"] == {"ProjectionType": "KEYS_ONLY"}
+    # by_agent_time: what the list and the summary read; never the history, which grows with every change.
+    assert indexes["by_agent_time"]["ProjectionType"] == "INCLUDE"
+    projected = set(indexes["by_agent_time"]["NonKeyAttributes"])
+    assert "history" not in projected
+    from agentfeedback.feedback.store import FLIPS_TO_NEGATIVE, FLIPS_TO_POSITIVE
+
+    entry_fields = {"feedback_id", "tenant", "agent_id", "run_id", "version_id", "user_id", "outcome", "comment"}
+    assert entry_fields | {"updated_at", "revision", FLIPS_TO_NEGATIVE, FLIPS_TO_POSITIVE} == projected
 
 
 def test_review_function_has_a_log_group_and_saved_queries_use_existing_groups():
