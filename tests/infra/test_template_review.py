@@ -114,7 +114,16 @@ def test_volume_runs_cost_widgets_search_the_metrics_the_functions_emit(dashboar
         assert namespace == NAMESPACE
         assert set(dimensions) in EMITTED[name], f"{name} is not emitted with dimensions {dimensions}"
         found.add(name)
-    assert found == {"Feedback", "FirstVotes", "ChangedVotes", "Runs", "RunCostUsd", "RunDuration", "TokenFailures"}
+    assert found == {
+        "Feedback",
+        "FirstVotes",
+        "ChangedVotes",
+        "Retractions",
+        "Runs",
+        "RunCostUsd",
+        "RunDuration",
+        "TokenFailures",
+    }
     cost, _ = metric_rows(widget(dashboard, "Run cost"))
     assert cost["totalcost"]["expression"] == "SUM(cost)"
 
