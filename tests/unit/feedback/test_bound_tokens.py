@@ -87,15 +87,24 @@ def test_an_unbound_token_keeps_todays_behaviour_but_reads_no_comment(aws, invok
 def test_keep_comment_changes_the_outcome_and_keeps_a_comment_it_cannot_read(aws, invoke):
     token = aws.recorded_run()
     post(invoke, {"feedback_token": token, "outcome": "positive", "comment": "Useful", "user_id": "u1"})
-    status, _, body = post(
-        invoke, {"feedback_token": token, "outcome": "negative", "user_id": "u1", "keep_comment": True}
-    )
-    assert status == 200 and body == {"id": body["id"], "outcome": "negative", "comment": "Useful", "user_id": "u1"}
+    keep = {"feedback_token": token, "user_id": "u1", "keep_comment": True}
+    status, _, body = post(invoke, {**keep, "outcome": "negative"})
+    # The comment kept is not shown to an unbound token (no more than GET shows it): the answer leaves it out.
+    assert status == 200 and body == {"id": body["id"], "outcome": "negative", "user_id": "u1"}
+    assert post(invoke, {**keep, "outcome": "negative"})[2] == body  # identical: the same answer, still no comment
     [item] = aws.items()
     assert item["comment"]["S"] == "Useful" and item["revision"]["N"] == "2"
     # keep_comment on a first vote: there is no comment to keep.
     first = post(invoke, {"feedback_token": token, "outcome": "negative", "user_id": "u2", "keep_comment": True})
-    assert first[2]["comment"] is None
+    assert first[0] == 200 and "comment" not in first[2]
+    assert [item["comment"]["S"] for item in aws.items() if "comment" in item] == ["Useful"]
+
+
+def test_keep_comment_with_a_bound_token_shows_the_comment_kept(aws, invoke):
+    token = aws.recorded_run(end_user="ana")
+    post(invoke, {"feedback_token": token, "outcome": "positive", "comment": "Useful"})
+    status, _, body = post(invoke, {"feedback_token": token, "outcome": "negative", "keep_comment": True})
+    assert status == 200 and body["comment"] == "Useful" and body["outcome"] == "negative"
 
 
 @pytest.mark.parametrize("value", [1, "true", None, []])

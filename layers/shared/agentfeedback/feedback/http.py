@@ -129,9 +129,9 @@ class FeedbackApi:
 
     def submit(self, vote: Vote) -> dict[str, str | None]:
         """Save the vote and count it (metrics, the review log line); the body of the 200."""
-        entry = self._service().submit(vote)
-        record_feedback(self._metrics, entry)
-        return to_response(entry)
+        saved = self._service().submit(vote)
+        record_feedback(self._metrics, saved.entry)
+        return to_response(saved.entry, saved.comment_shown)
 
     def read(self, query: VoteQuery) -> dict[str, str | None]:
         """The saved vote of (run, user); the body of the 200."""

@@ -17,6 +17,7 @@ __all__ = [
     "MAX_USER_ID_CHARS",
     "FeedbackRequest",
     "FeedbackResponse",
+    "FeedbackSaved",
     "FeedbackState",
     "Outcome",
     "OutcomeOnly",
@@ -49,6 +50,15 @@ class FeedbackResponse(BaseModel):
     id: str
     outcome: Outcome
     comment: str | None
+    user_id: str | None
+
+
+class FeedbackSaved(BaseModel):
+    """The answer to `keep_comment: true` with a token bound to no end user: the comment kept is not shown, as
+    GET does not show it to such a token."""
+
+    id: str
+    outcome: Outcome
     user_id: str | None
 
 

@@ -18,7 +18,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from agentfeedback.core.http_api import MAX_BODY_BYTES
 from agentfeedback.core.resolver import ApiResolver, ensure_body_within_limit, install_error_handlers
 from agentfeedback.feedback.http import PATH, FeedbackApi
-from agentfeedback.feedback.models import FeedbackRequest, FeedbackResponse, FeedbackState, OutcomeOnly, Retraction
+from agentfeedback.feedback.models import (
+    FeedbackRequest,
+    FeedbackResponse,
+    FeedbackSaved,
+    FeedbackState,
+    OutcomeOnly,
+    Retraction,
+)
 from agentfeedback.feedback.validation import MAX_USER_ID_CHARS, Vote, VoteQuery
 from agentfeedback.tokens import MAX_TOKEN_CHARS
 
@@ -38,9 +45,10 @@ def documented_resolver(api: FeedbackApi, allowed_origins: Sequence[str], logger
     install_error_handlers(app, logger)
 
     @app.post(PATH)
-    def post_feedback(body: FeedbackRequest) -> FeedbackResponse:
+    def post_feedback(body: FeedbackRequest) -> FeedbackSaved | FeedbackResponse:  # keep_comment, unbound: no comment
         ensure_body_within_limit(app)
-        return FeedbackResponse.model_validate(api.submit(Vote(**body.model_dump())))
+        saved = api.submit(Vote(**body.model_dump()))
+        return FeedbackResponse.model_validate(saved) if "comment" in saved else FeedbackSaved.model_validate(saved)
 
     @app.get(PATH)
     def get_feedback(

@@ -3,6 +3,8 @@ entry of (run, user)."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -13,6 +15,13 @@ from agentfeedback.feedback.validation import Vote
 from agentfeedback.tokens import TokenClaims, TokenVerifier, binds_user
 
 logger = Logger(child=True)
+
+
+class Submitted(NamedTuple):
+    """A saved vote, and whether the answer may show its comment (feedback.service.to_response)."""
+
+    entry: FeedbackEntry
+    comment_shown: bool
 
 
 class FeedbackService:
@@ -28,18 +37,20 @@ class FeedbackService:
         self._store = store
         self._end_users = end_users
 
-    def submit(self, vote: Vote) -> FeedbackEntry:
+    def submit(self, vote: Vote) -> Submitted:
         """Save the vote; InvalidFeedbackToken, BoundToAnotherUser, ValidationFailed, Conflict, UserLimitReached or
         ServiceUnavailable otherwise."""
         # Tenant, agent, run and version come from the signed token, never from the request body.
         claims = self._verifier.verify(vote.feedback_token)
-        return self._store.save(
+        entry = self._store.save(
             claims,
             user_id=self._voter(claims, vote.user_id),
             outcome=vote.outcome,
             comment=vote.comment or None,
             keep_comment=vote.keep_comment,
         )
+        # A comment kept unseen is not shown to an unbound token, as GET does not show it: the answer leaves it out.
+        return Submitted(entry, comment_shown=claims.user_binding is not None or not vote.keep_comment)
 
     def read(self, feedback_token: str, user_id: str | None) -> dict[str, str | None]:
         """The saved vote of (run, user): feedback.models.FeedbackState {"outcome", "comment"} for a bound token,
@@ -126,7 +137,11 @@ def record_feedback(metrics: Metrics, entry: FeedbackEntry) -> None:
     logger.info("feedback saved", extra=fields)
 
 
-def to_response(entry: FeedbackEntry) -> dict[str, str | None]:
-    """The saved entry as feedback.models.FeedbackResponse {"id", "outcome", "comment", "user_id"}; after a
-    retraction, feedback.models.Retraction (outcome and comment null)."""
-    return {"id": entry.id, "outcome": entry.outcome, "comment": entry.comment, "user_id": entry.user_id}
+def to_response(entry: FeedbackEntry, comment_shown: bool = True) -> dict[str, str | None]:
+    """The saved entry as feedback.models.FeedbackResponse {"id", "outcome", "comment", "user_id"} (without
+    "comment" when not comment_shown: feedback.models.FeedbackSaved); after a retraction, feedback.models.Retraction
+    (outcome and comment null)."""
+    response = {"id": entry.id, "outcome": entry.outcome, "comment": entry.comment, "user_id": entry.user_id}
+    if not comment_shown:
+        del response["comment"]
+    return response
