@@ -63,7 +63,12 @@ class Aws:
             metadata={"user_id": end_user} if end_user else {},
             end_user=end_user,
         )
+        from agentfeedback.runs import recorder
+
         token = RunRecorder(RunStore(self.dynamodb, "RunsTable", 90), self.signer()).record(record)
+        # The run function flushes the recorder's metrics; here nothing does, and Powertools keeps them for the
+        # next handler that flushes (Metrics instances share one metric set).
+        recorder.metrics.clear_metrics()
         assert token is not None
         return token
 
