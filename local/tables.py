@@ -9,16 +9,25 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-def _index_names(description: Mapping[str, Any]) -> set[str]:
-    return {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
+def _indexes(description: Mapping[str, Any]) -> dict[str, tuple[str, frozenset[str]]]:
+    """Each global secondary index's projection: its type and the non-key attributes it includes."""
+    return {
+        index["IndexName"]: (
+            index["Projection"]["ProjectionType"],
+            frozenset(index["Projection"].get("NonKeyAttributes", ())),
+        )
+        for index in description.get("GlobalSecondaryIndexes", [])
+    }
 
 
 def drift(existing: Mapping[str, Any], definition: Mapping[str, Any]) -> str | None:
     """How a kept table differs from its definition in key schema or indexes; None when it does not."""
     if existing["KeySchema"] != definition["KeySchema"]:
         return "its key schema"
-    if _index_names(existing) != _index_names(definition):
+    if set(_indexes(existing)) != set(_indexes(definition)):
         return "its global secondary indexes"
+    if _indexes(existing) != _indexes(definition):
+        return "its indexes' projections"
     return None
 
 

@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from agentfeedback.core.settings import DEFAULT_STACK_NAME
-from agentfeedback.tokens import TokenClaims
+from agentfeedback.tokens import TokenClaims, user_binding
 from agentfeedback.tokens.signer import TokenSigner
 from agentfeedback.tokens.verifier import TokenVerifier
 
@@ -45,9 +45,47 @@ class Aws:
         """The functions' verifier over this key (or these keys: current first, then previous ones)."""
         return TokenVerifier(self.kms, key_arns or [self.key_arn], self.stack, **options)
 
-    def mint(self, run_id: str = "run-1", **claims: str) -> str:
+    def mint(self, run_id: str = "run-1", bound_to: str | None = None, **claims: str) -> str:
+        """A token of run_id (tenant acme, agent support-bot, version v1 unless given); `bound_to` binds it to that
+        end user, as a run made for them would."""
         values = {"tenant": "acme", "agent_id": "support-bot", "version_id": "v1", **claims}
-        return self.signer().mint(TokenClaims(run_id=run_id, **values))
+        binding = user_binding(run_id, bound_to) if bound_to is not None else None
+        return self.signer().mint(TokenClaims(run_id=run_id, user_binding=binding, **values))
+
+    def recorded_run(
+        self, run_id: str = "run-1", end_user: str | None = None, tenant: str = "acme", agent_id: str = "support-bot"
+    ) -> str:
+        """Store a run as the run function does (runs.store.RunStore), made for `end_user` if given, and return the
+        token runs.recorder.RunRecorder mints for it (bound to that user)."""
+        from agentfeedback.runs.recorder import RunRecorder
+        from agentfeedback.runs.store import RunRecord, RunStore
+
+        record = RunRecord(
+            run_id=run_id,
+            tenant=tenant,
+            agent_id=agent_id,
+            schema_id=1,
+            version_id="v1",
+            version_properties={"model": "offline"},
+            task_input={"question": "Where is my parcel?"},
+            task_output={"answer": "On its way."},
+            model="offline",
+            input_tokens=10,
+            output_tokens=5,
+            cost_usd=0.0,
+            duration_seconds=0.01,
+            created_at="2026-11-26T17:00:00.000000Z",
+            metadata={"user_id": end_user} if end_user else {},
+            end_user=end_user,
+        )
+        from agentfeedback.runs import recorder
+
+        token = RunRecorder(RunStore(self.dynamodb, "RunsTable", 90), self.signer()).record(record)
+        # The run function flushes the recorder's metrics; here nothing does, and Powertools keeps them for the
+        # next handler that flushes (Metrics instances share one metric set).
+        recorder.metrics.clear_metrics()
+        assert token is not None
+        return token
 
     def items(self) -> list[dict[str, Any]]:
         """The feedback entries (keys run_id#user_id), without the per-run user counters (keys run_id)."""

@@ -8,7 +8,9 @@ const params = new URLSearchParams(window.location.search);
 const USER_ID = params.get("user") || "demo-user";
 
 async function runAgent(question) {
-  const response = await fetch(`/api/run?question=${encodeURIComponent(question)}`);
+  // The demo's stand-in for a signed-in user: the backend names them on the run, which binds its token to them.
+  const query = new URLSearchParams({ question, user: USER_ID });
+  const response = await fetch(`/api/run?${query}`);
   const body = await response.json();
   if (!response.ok) throw new Error(body?.error?.message || `The demo server answered ${response.status}.`);
   return body;

@@ -5,11 +5,13 @@
 The API key comes from --api-key, else $DEMO_API_KEY, else .local/dev_api_key (which `make local` writes).
 
 Serves the bundled page from examples/demo/dist (build it first: `make demo` does) and one backend route,
-`GET /api/run?question=...`, which runs the demo agent with the `offline` model using the API key and
-returns `{run_id, output, feedback_token, api_url}`. The API key stays here: the browser only ever gets
-the run's feedback token, and posts votes straight to the public feedback endpoint of the API.
+`GET /api/run?question=...&user=...`, which runs the demo agent with the `offline` model using the API key,
+for that end user (metadata.user_id: the run's token is then bound to them), and returns
+`{run_id, output, feedback_token, api_url}`. The API key stays here: the browser only ever gets the run's
+feedback token, and posts votes straight to the public feedback endpoint of the API. (A real backend knows
+its signed-in user; the demo takes the page's `?user=` as that.)
 
-Standard library only. Binds 127.0.0.1. One run is kept per question, so a reload shows the same run.
+Standard library only. Binds 127.0.0.1. One run is kept per question and user, so a reload shows the same run.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ OUTPUT_SCHEMA = {
     "required": ["answer", "confidence"],
 }
 MAX_QUESTION_LENGTH = 500
+MAX_USER_LENGTH = 256
 
 
 class ApiError(Exception):
@@ -63,7 +66,7 @@ class AgentRunner:
         self._timeout = timeout
         self._lock = threading.Lock()
         self._schema_id: int | str | None = None
-        self._runs: dict[str, dict[str, Any]] = {}
+        self._runs: dict[tuple[str, str], dict[str, Any]] = {}
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
@@ -80,10 +83,10 @@ class AgentRunner:
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             raise ApiError(HTTPStatus.BAD_GATEWAY, f"The API at {self.api_url} is unreachable: {error}") from None
 
-    def run(self, question: str) -> dict[str, Any]:
-        with self._lock:  # one registration, and one run per question even under concurrent requests
-            if question in self._runs:
-                return self._runs[question]
+    def run(self, question: str, user: str = "") -> dict[str, Any]:
+        with self._lock:  # one registration, and one run per question and user even under concurrent requests
+            if (question, user) in self._runs:
+                return self._runs[question, user]
             if self._schema_id is None:
                 agent = self._post(
                     "/v1/_/agents", {"id": AGENT_ID, "input_schema": INPUT_SCHEMA, "output_schema": OUTPUT_SCHEMA}
@@ -91,7 +94,11 @@ class AgentRunner:
                 self._schema_id = agent["schema_id"]
             run = self._post(
                 f"/v1/_/agents/{AGENT_ID}/schemas/{self._schema_id}/run",
-                {"task_input": {"question": question}, "version": {"model": "offline"}},
+                {
+                    "task_input": {"question": question},
+                    "version": {"model": "offline"},
+                    **({"metadata": {"user_id": user}} if user else {}),
+                },
             )
             result = {
                 "run_id": run["id"],
@@ -99,7 +106,7 @@ class AgentRunner:
                 "feedback_token": run["feedback_token"],
                 "api_url": self.api_url,
             }
-            self._runs[question] = result
+            self._runs[question, user] = result
             return result
 
 
@@ -127,12 +134,13 @@ class DemoHandler(BaseHTTPRequestHandler):
 
     def _run(self, query: dict[str, list[str]]) -> None:
         question = (query.get("question") or [""])[0].strip()
-        if not question or len(question) > MAX_QUESTION_LENGTH:
-            message = f"Ask a question of 1 to {MAX_QUESTION_LENGTH} characters."
+        user = (query.get("user") or [""])[0].strip()
+        if not question or len(question) > MAX_QUESTION_LENGTH or len(user) > MAX_USER_LENGTH:
+            message = f"Ask a question of 1 to {MAX_QUESTION_LENGTH} characters (user: at most {MAX_USER_LENGTH})."
             self._json(HTTPStatus.BAD_REQUEST, {"error": {"message": message}})
             return
         try:
-            self._json(HTTPStatus.OK, self.server.runner.run(question))
+            self._json(HTTPStatus.OK, self.server.runner.run(question, user))
         except ApiError as error:
             self._json(error.status, {"error": {"message": str(error)}})
 

@@ -1,5 +1,6 @@
-"""Feedback review routes (API key required, tenant-scoped): list, summarise and erase feedback; read a run;
-compare two versions; draft a version's next instructions from its feedback.
+"""Feedback review routes (API key required, tenant-scoped): list, summarise and erase feedback; read a run, its
+feedback and each entry's change history; compare two versions; draft a version's next instructions from its
+feedback.
 
 A user id enters as a query parameter (list), a path parameter (DELETE .../users/{user_id}) or in a body
 (POST .../erasures, the one that carries any id: a path loses `.` and `..`); each is read in any spelling
@@ -21,6 +22,7 @@ from agentfeedback.review.models import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     MAX_SENT_USER_ID_CHARS,
+    EntryWithHistory,
     ErasedUser,
     ErasureRequest,
     FeedbackPage,
@@ -39,6 +41,7 @@ app = ApiResolver()
 install_error_handlers(app, logger)
 
 RunId = Annotated[str, Path(min_length=1, max_length=128)]
+FeedbackId = Annotated[str, Path(min_length=1, max_length=64, description="A feedback entry's public id.")]
 USER_ID_HELP = "An end user's id in any Unicode form (read as NFC, surrounding white space removed)."
 UserId = Annotated[str, Path(min_length=1, max_length=MAX_SENT_USER_ID_CHARS, description=USER_ID_HELP)]
 Time = Annotated[str | None, Query(max_length=40, description="ISO 8601 date or time; UTC unless an offset is given.")]
@@ -123,6 +126,14 @@ def get_run(tenant: TenantPath, agent_id: AgentIdPath, run_id: RunId) -> RunDeta
 @app.get("/v1/<tenant>/agents/<agent_id>/runs/<run_id>/feedback")
 def get_run_feedback(tenant: TenantPath, agent_id: AgentIdPath, run_id: RunId) -> RunFeedback:
     return composition.review_service().run_feedback(caller_tenant(app, tenant), agent_id, _decoded("run_id", run_id))
+
+
+@app.get("/v1/<tenant>/agents/<agent_id>/runs/<run_id>/feedback/<feedback_id>")
+def get_entry_history(
+    tenant: TenantPath, agent_id: AgentIdPath, run_id: RunId, feedback_id: FeedbackId
+) -> EntryWithHistory:
+    owner = caller_tenant(app, tenant)
+    return composition.review_service().entry_history(owner, agent_id, _decoded("run_id", run_id), feedback_id)
 
 
 @app.delete("/v1/<tenant>/feedback/users/<user_id>")

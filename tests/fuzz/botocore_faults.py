@@ -89,9 +89,9 @@ def connection_refused(request: Any) -> BaseException:
 
 
 def request_key(request: Any) -> str:
-    """The `pk` of a DynamoDB request (JSON protocol), or "" when it has none."""
-    body = request.body.decode() if isinstance(request.body, bytes) else request.body or "{}"
-    return str(json.loads(body).get("Key", {}).get("pk", {}).get("S", ""))
+    """The `pk` of a DynamoDB request (JSON protocol): its Key's, or its Item's (PutItem); "" when it has none."""
+    body = json.loads(request.body.decode() if isinstance(request.body, bytes) else request.body or "{}")
+    return str((body.get("Key") or body.get("Item") or {}).get("pk", {}).get("S", ""))
 
 
 def feedback_entry(request: Any) -> bool:

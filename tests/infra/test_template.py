@@ -9,6 +9,7 @@ import pytest
 
 from local.routing import RouteTable
 from local.template import api_routes, load_template
+from tests.helpers import ROOT
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]
@@ -68,7 +69,13 @@ def test_only_the_run_and_chat_functions_may_sign_tokens():
         assert "kms:Sign" in actions_of(function)
     for function in ("FeedbackFunction", "ReviewFunction", "AuthorizerFunction"):
         assert "kms:Sign" not in actions_of(function), function
-    assert actions_of("FeedbackFunction") == {"dynamodb:UpdateItem", "dynamodb:GetItem", "kms:GetPublicKey"}
+    assert actions_of("FeedbackFunction") == {
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:GetItem",
+        "dynamodb:DeleteItem",
+        "kms:GetPublicKey",
+    }
     assert not any(action.endswith(("*", "Scan")) for action in actions_of("ReviewFunction"))
 
 
@@ -159,3 +166,26 @@ def test_distinct_users_per_run_cap_is_a_parameter():
     variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["MAX_USERS_PER_RUN"] == {"Ref": "MaxUsersPerRun"}
     assert PARAMETERS["MaxUsersPerRun"]["Default"] == 1000
+
+
+def test_the_public_function_reads_only_a_runs_end_user():
+    """A bound token without user_id: the public function reads the run's end user, and no input or output."""
+    statements = [
+        statement
+        for statement in resource("FeedbackFunction")["Policies"][0]["Statement"]
+        if isinstance(statement, dict) and statement.get("Resource") == {"Fn::GetAtt": ["RunsTable", "Arn"]}
+    ]
+    assert statements == [
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:GetItem",
+            "Resource": {"Fn::GetAtt": ["RunsTable", "Arn"]},
+            "Condition": {
+                "ForAllValues:StringEquals": {"dynamodb:Attributes": ["run_id", "tenant", "end_user"]},
+                "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+            },
+        }
+    ]
+    # What feedback.store.RunEndUsers asks for is within what the policy allows.
+    source = (ROOT / "layers/shared/agentfeedback/feedback/store.py").read_text()
+    assert 'projection="#run_id, #tenant, #end_user"' in source

@@ -24,6 +24,7 @@ EMITTED = {
     "Feedback": [{"service", "agent", "outcome"}, {"service", "outcome"}],
     "FirstVotes": [{"service", "agent", "outcome"}, {"service", "outcome"}],
     "ChangedVotes": [{"service", "agent", "outcome"}, {"service", "outcome"}],
+    "Retractions": [{"service", "agent"}],
     "Runs": [{"service", "agent"}],
     "RunCostUsd": [{"service", "agent"}],
     "RunDuration": [{"service", "agent"}],
@@ -118,7 +119,16 @@ def test_volume_runs_cost_widgets_search_the_metrics_the_functions_emit(dashboar
         assert namespace == NAMESPACE
         assert set(dimensions) in EMITTED[name], f"{name} is not emitted with dimensions {dimensions}"
         found.add(name)
-    assert found == {"Feedback", "FirstVotes", "ChangedVotes", "Runs", "RunCostUsd", "RunDuration", "TokenFailures"}
+    assert found == {
+        "Feedback",
+        "FirstVotes",
+        "ChangedVotes",
+        "Retractions",
+        "Runs",
+        "RunCostUsd",
+        "RunDuration",
+        "TokenFailures",
+    }
     cost, _ = metric_rows(widget(dashboard, "Run cost"))
     assert cost["totalcost"]["expression"] == "SUM(cost)"
 
@@ -255,6 +265,7 @@ REVIEW_ROUTES = {
     ("GET", "/v1/{tenant}/agents/{agent_id}/feedback/summary"),
     ("GET", "/v1/{tenant}/agents/{agent_id}/runs/{run_id}"),
     ("GET", "/v1/{tenant}/agents/{agent_id}/runs/{run_id}/feedback"),
+    ("GET", "/v1/{tenant}/agents/{agent_id}/runs/{run_id}/feedback/{feedback_id}"),
     ("DELETE", "/v1/{tenant}/feedback/users/{user_id}"),
     ("POST", "/v1/{tenant}/feedback/erasures"),
     ("GET", "/v1/{tenant}/agents/{agent_id}/versions/compare"),
@@ -302,6 +313,7 @@ def test_review_function_has_least_privilege():
         "dynamodb:Query",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:BatchGetItem",
         "dynamodb:DeleteItem",
         "dynamodb:UpdateItem",
     }
@@ -313,16 +325,19 @@ def test_review_function_has_least_privilege():
             ("FeedbackTable", "by_run"),
             ("FeedbackTable", "by_user"),
             ("RunsTable", "by_agent_time"),
+            ("RunsTable", "by_user"),
         ]
     )
     runs, feedback, agents = (
         json.dumps({"Fn::GetAtt": [table, "Arn"]}) for table in ("RunsTable", "FeedbackTable", "AgentsTable")
     )
     assert sorted(grants["dynamodb:GetItem"]) == sorted([runs, agents])
+    # One run's entries with their histories, by the keys by_run lists.
+    assert grants["dynamodb:BatchGetItem"] == [feedback]
     assert grants["dynamodb:DeleteItem"] == [feedback]
-    # UpdateItem gives an erased user's place back to the run's user counter, and numbers a drafted version;
-    # PutItem saves that version (improve).
-    assert sorted(grants["dynamodb:UpdateItem"]) == sorted([feedback, agents])
+    # UpdateItem gives an erased user's place back to the run's user counter, erases their runs' contents, and
+    # numbers a drafted version; PutItem saves that version (improve).
+    assert sorted(grants["dynamodb:UpdateItem"]) == sorted([feedback, runs, agents])
     assert grants["dynamodb:PutItem"] == [agents]
 
 
@@ -360,6 +375,29 @@ def test_every_index_the_review_code_queries_is_declared_and_none_scans():
         ("runs", "by_agent_time"),
     }
     assert used <= declared
+    # The runs store finds an end user's runs (for erasure) through RunsTable.by_user.
+    runs_source = (ROOT / "layers/shared/agentfeedback/runs/store.py").read_text()
+    assert ".scan(" not in runs_source
+    runs_used = set(re.findall(r'self\._table\.query(?:_all)?\(\s*Query\(\s*[^()]*?index="(\w+)"', runs_source))
+    assert runs_used == {"by_user"} and ("runs", "by_user") in declared
+
+
+def test_each_feedback_index_projects_only_what_its_queries_read():
+    """A changed vote must not write an index whose projected attributes do not change (write units)."""
+    indexes = {
+        index["IndexName"]: index["Projection"]
+        for index in table_definitions(TEMPLATE)["FeedbackTable"]["GlobalSecondaryIndexes"]
+    }
+    # by_run and by_user list keys: a change of vote keeps them, so it writes neither.
+    assert indexes["by_run"] == indexes["by_user"] == {"ProjectionType": "KEYS_ONLY"}
+    # by_agent_time: what the list and the summary read; never the history, which grows with every change.
+    assert indexes["by_agent_time"]["ProjectionType"] == "INCLUDE"
+    projected = set(indexes["by_agent_time"]["NonKeyAttributes"])
+    assert "history" not in projected
+    from agentfeedback.feedback.store import FLIPS_TO_NEGATIVE, FLIPS_TO_POSITIVE
+
+    entry_fields = {"feedback_id", "tenant", "agent_id", "run_id", "version_id", "user_id", "outcome", "comment"}
+    assert entry_fields | {"updated_at", "revision", FLIPS_TO_NEGATIVE, FLIPS_TO_POSITIVE} == projected
 
 
 def test_review_function_has_a_log_group_and_saved_queries_use_existing_groups():

@@ -2,10 +2,11 @@
 
 Runs clients/web/e2e/feedback.e2e.mjs (playwright-core driving Debian's /usr/bin/chromium) on the demo
 server of examples/demo, then checks through the public GET API and DynamoDB Local that exactly one
-entry holds the final vote and comment. The scenario also fails a vote slowly while the user types in the
-comment dialog, clicks before the saved state has loaded and after loading failed, presses the busy Ask
-button, and runs axe-core (WCAG 2.x A/AA) on the page in its states. Screenshots land in
-test-artifacts/e2e/ (git-ignored).
+entry holds the votes' history, ending with the vote taken back. The scenario also fails a vote slowly while
+the user types in the comment dialog, clicks before the saved state has loaded and after loading failed, presses
+the busy Ask button, takes the vote back by clicking the pressed thumb, and runs axe-core (WCAG 2.x A/AA) on the
+page in its states. The demo server makes the run for the page's user, so the token is bound to them.
+Screenshots land in test-artifacts/e2e/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def demo_url(stack: Any, api_key: str, demo_page_built: None) -> Iterator[str]:
 
 def test_feedback_buttons_in_chromium(stack, api_key, demo_url, feedback_items):
     # The page asks the demo server for its run; so do we, to know the token (one run per question).
-    run = requests.get(f"{demo_url}api/run", params={"question": QUESTION}, timeout=30)
+    run = requests.get(f"{demo_url}api/run", params={"question": QUESTION, "user": USER_ID}, timeout=30)
     assert run.status_code == 200, run.text
     demo_run = run.json()
     assert demo_run["feedback_token"].startswith("fb_") and demo_run["api_url"] == stack.base_url
@@ -134,7 +135,7 @@ def test_feedback_buttons_in_chromium(stack, api_key, demo_url, feedback_items):
     assert "down for maintenance" in slow["error_in_dialog"]
     assert "down for maintenance" in slow["announced"]  # from a role=alert element
     assert slow["after_space"] == slow["reopened_draft"] == "The answer was right, but it took "
-    assert slow["focus_after_escape"] == ["Bad response", "true"]
+    assert slow["focus_after_escape"] == ["Edit comment", None]  # no thumb: Space there votes or retracts
 
     # Clicks before the saved state was known never erased the comment.
     early = report["early_click"]
@@ -150,21 +151,44 @@ def test_feedback_buttons_in_chromium(stack, api_key, demo_url, feedback_items):
         "focused_after_run": "Ask",
     }
 
-    # axe-core: no WCAG A/AA violation (nor content outside landmarks) in any state of the page.
-    assert report["axe"] == {"initial": [], "dialog open": [], "error shown": [], "load failed": []}
+    # The vote taken back: unpressed before the server answered, confirmed, announced politely, no alert.
+    assert report["retraction"] == {
+        "pressed_before_answer": False,
+        "status": 200,
+        "announced": "Your vote was removed.",
+        "live": "polite",
+        "comment_button": 0,
+    }
 
-    # The public GET API: the final vote and comment.
+    # axe-core: no WCAG A/AA violation (nor content outside landmarks) in any state of the page.
+    assert report["axe"] == {"initial": [], "dialog open": [], "error shown": [], "load failed": [], "retracted": []}
+
+    # The public GET API, with the bound token and no user_id: no vote, no comment.
     saved = requests.get(
-        f"{stack.base_url}/v1/feedback",
-        params={"feedback_token": demo_run["feedback_token"], "user_id": USER_ID},
-        timeout=10,
+        f"{stack.base_url}/v1/feedback", params={"feedback_token": demo_run["feedback_token"]}, timeout=10
     )
     assert saved.status_code == 200, saved.text
-    assert saved.json()["outcome"] == "negative"
-    assert saved.json()["comment"] == FINAL_COMMENT
+    assert saved.json() == {"outcome": None, "comment": None}
 
-    # DynamoDB Local: exactly one entry for this run and user, whatever the clicks and failed saves.
-    items = feedback_items(demo_run["run_id"])
-    assert [(item["user_id"]["S"], item["outcome"]["S"], item["comment"]["S"]) for item in items] == [
-        (USER_ID, "negative", FINAL_COMMENT)
+    # DynamoDB Local: exactly one entry for this run and user, whatever the clicks and failed saves; it holds no
+    # vote and no comment now, only its history.
+    [item] = feedback_items(demo_run["run_id"])
+    assert item["user_id"]["S"] == USER_ID and not {"outcome", "comment", "tenant_agent"} & set(item)
+
+    # The review API shows that history: every confirmed change in order, the failed saves in none of it.
+    history = requests.get(
+        f"{stack.base_url}/v1/_/agents/feedback-demo/runs/{demo_run['run_id']}/feedback",
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=10,
+    )
+    assert history.status_code == 200, history.text
+    [entry] = history.json()["items"]
+    assert [(event["outcome"], event["comment_changed"]) for event in entry["history"]] == [
+        ("positive", False),  # thumbs up
+        ("positive", True),  # its comment
+        ("negative", False),  # thumbs down, the comment kept
+        ("negative", True),  # the comment edited
+        ("positive", False),  # clicked while loading: the saved comment kept
+        ("negative", False),  # back to thumbs down
+        (None, True),  # taken back, with its comment
     ]

@@ -73,7 +73,7 @@ def test_persistent_error_is_retried_with_backoff_then_a_503(stack, mint_token, 
     token = mint_token()
     with (
         recorded_backoff(real_sleep=True) as delays,
-        Fault(dynamodb, "UpdateItem", code=code, status=status, match=feedback_entry) as fault,
+        Fault(dynamodb, "PutItem", code=code, status=status, match=feedback_entry) as fault,
     ):
         response, elapsed = post(stack, token)
     assert_unavailable(response)
@@ -90,7 +90,7 @@ def test_throttling_that_clears_within_the_retries_is_saved_once(stack, mint_tok
     token = mint_token()
     with (
         recorded_backoff(real_sleep=True),
-        Fault(dynamodb, "UpdateItem", code="ProvisionedThroughputExceededException", failures=2, match=feedback_entry),
+        Fault(dynamodb, "PutItem", code="ProvisionedThroughputExceededException", failures=2, match=feedback_entry),
     ):
         response, _ = post(stack, token, outcome="negative")
     assert response.status_code == 200, response.text
@@ -102,7 +102,7 @@ def test_sustained_throttling_is_always_a_503_before_the_function_times_out(stac
     # Real backoff: with more attempts (botocore's max_attempts 4 meant 5), most of these were Lambda timeouts.
     token = mint_token()
     answers = []
-    with Fault(dynamodb, "UpdateItem", code="ProvisionedThroughputExceededException"):
+    with Fault(dynamodb, "PutItem", code="ProvisionedThroughputExceededException"):
         for user in range(3):
             response, elapsed = post(stack, token, user_id=f"u-{user}")
             answers.append((response.status_code, round(elapsed, 2)))

@@ -53,7 +53,9 @@ def test_post_then_get_returns_the_saved_feedback(stack, mint_token):
 
     saved = get_feedback(stack, token, "u-1")
     assert saved.status_code == 200, saved.text
-    assert saved.json() == {"outcome": "positive", "comment": "Spot on"}
+    # This token is bound to no end user: it reads the outcome, not the comment (tests/integration/test_security.py
+    # and test_sdk_compat.py read comments with bound tokens).
+    assert saved.json() == {"outcome": "positive"}
 
 
 def test_get_before_any_vote_returns_null_outcome(stack, mint_token):
@@ -221,7 +223,7 @@ def test_browser_post_gets_cors_headers(stack, mint_token):
 def test_unknown_route_is_a_404_in_the_error_shape(stack):
     assert_error(requests.get(f"{stack.base_url}/v1/no-such-thing", timeout=TIMEOUT), 404, "not_found")
     # A known path with a method it does not have is no route either, as in API Gateway.
-    assert_error(requests.delete(f"{stack.base_url}/v1/feedback", timeout=TIMEOUT), 404, "not_found")
+    assert_error(requests.put(f"{stack.base_url}/v1/feedback", timeout=TIMEOUT), 404, "not_found")
 
 
 def test_feedback_survives_a_dynamodb_restart(stack, mint_token):

@@ -130,4 +130,4 @@ def test_path_parameters_are_decoded_but_routing_uses_the_raw_path(stack, mint_t
         timeout=10,
     )
     assert erase.status_code == 200, erase.text
-    assert erase.json() == {"user_id": user_id, "erased": 1}
+    assert erase.json() == {"user_id": user_id, "erased": 1, "runs_erased": 0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -175,3 +176,115 @@ def test_api_key_never_appears_in_logs(stack, api_key, capfd, caplog):
     logs = captured.out + captured.err + "".join(repr(vars(record)) for record in caplog.records)
     assert logs  # the handlers did log (requests, refusals), so the check below has something to look at
     assert api_key not in logs and api_key[12:] not in logs
+
+
+# -- tokens bound to an end user: attacks over HTTP --------------------------------------------------------------
+
+ANA, MALLORY = "ana@example.com", "mallory@example.com"
+
+
+def run_for(stack, api_key: str, end_user: str | None) -> dict:
+    """A run of the offline model through the run route, made for `end_user` (metadata.user_id) if given."""
+    headers = {"Authorization": f"Bearer {api_key}"}
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+    agent = requests.post(
+        f"{stack.base_url}/v1/_/agents",
+        json={"id": "bound-bot", "input_schema": {"type": "object"}, "output_schema": schema},
+        headers=headers,
+        timeout=10,
+    ).json()
+    body = {
+        "task_input": {},
+        "version": {"model": "offline"},
+        **({"metadata": {"user_id": end_user}} if end_user else {}),
+    }
+    response = requests.post(
+        f"{stack.base_url}/v1/_/agents/bound-bot/schemas/{agent['schema_id']}/run",
+        json=body,
+        headers=headers,
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def feedback(stack, method: str, token: str, user_id: str | None = None, **fields: object) -> requests.Response:
+    named = {"user_id": user_id} if user_id is not None else {}
+    url = f"{stack.base_url}/v1/feedback"
+    if method == "POST":
+        return requests.post(url, json={"feedback_token": token, **named, **fields}, timeout=10)
+    return requests.request(method, url, params={"feedback_token": token, **named}, timeout=10)
+
+
+@pytest.fixture
+def anas_vote(stack, api_key, feedback_items) -> tuple[dict, list]:
+    """A run made for Ana, with her vote and comment saved through her bound token; and the stored items."""
+    run = run_for(stack, api_key, ANA)
+    saved = feedback(stack, "POST", run["feedback_token"], outcome="negative", comment="Ana's private remark")
+    assert saved.status_code == 200 and saved.json()["user_id"] == ANA
+    return run, feedback_items(run["id"])
+
+
+@pytest.mark.parametrize("method", ["POST", "GET", "DELETE"])
+def test_a_bound_token_with_another_users_id_is_403(stack, anas_vote, feedback_items, method):
+    run, before = anas_vote
+    response = feedback(stack, method, run["feedback_token"], MALLORY, outcome="positive", comment="gotcha")
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["code"] == "token_bound_to_another_user"
+    assert "private remark" not in response.text and ANA not in response.text
+    assert feedback_items(run["id"]) == before
+
+
+@pytest.mark.parametrize("forgery", ["binding for another user", "binding removed", "binding added"])
+def test_a_forged_binding_is_401(stack, api_key, anas_vote, feedback_items, forgery):
+    from agentfeedback.tokens import user_binding
+    from tests.forged_tokens import b64, parts
+
+    run, before = anas_vote
+    token = run["feedback_token"] if forgery != "binding added" else run_for(stack, api_key, None)["feedback_token"]
+    header_part, _, signature = token.removeprefix("fb_").split(".")
+    payload = parts(token)[1]
+    if forgery == "binding removed":
+        payload.pop("usr")
+    else:
+        payload["usr"] = user_binding(payload["run"], MALLORY)
+    forged = f"fb_{header_part}.{b64(json.dumps(payload, separators=(',', ':')).encode())}.{signature}"
+    for method in ("POST", "GET", "DELETE"):
+        response = feedback(stack, method, forged, MALLORY, outcome="positive")
+        assert response.status_code == 401, (method, response.text)
+        assert response.json()["error"]["code"] == "invalid_feedback_token"
+    assert feedback_items(run["id"]) == before
+
+
+def test_a_token_of_another_run_cannot_reach_this_runs_vote(stack, settings, api_key, anas_vote, feedback_items):
+    run, before = anas_vote
+    # Mallory's own bound token (her run): naming Ana is 403; without a name it is her own run's slot.
+    mallorys = run_for(stack, api_key, MALLORY)["feedback_token"]
+    assert feedback(stack, "POST", mallorys, ANA, outcome="positive").status_code == 403
+    assert feedback(stack, "GET", mallorys, ANA).status_code == 403
+    assert feedback(stack, "GET", mallorys).json() == {"outcome": None, "comment": None}
+    # A token of Ana's run carrying the binding of another of her runs: the run id salts the digest, so it
+    # binds nobody here (what a token copied between runs, or a signing mix-up, would give).
+    from agentfeedback.tokens import TokenClaims, user_binding
+
+    signer = TokenSigner(stack.kms_client(), settings.token_key_id, 30, settings.stack_name)
+    other_run = run_for(stack, api_key, ANA)["id"]
+    transplanted = signer.mint(
+        TokenClaims(
+            tenant="acme",
+            agent_id="bound-bot",
+            run_id=run["id"],
+            version_id=run["version"]["id"],
+            user_binding=user_binding(other_run, ANA),
+        )
+    )
+    assert feedback(stack, "POST", transplanted, ANA, outcome="positive").status_code == 403
+    assert feedback(stack, "POST", transplanted, outcome="positive").status_code == 422  # whom it binds is unknown
+    assert feedback_items(run["id"]) == before
+
+
+def test_an_unbound_token_reads_no_comment(stack, api_key):
+    token = run_for(stack, api_key, None)["feedback_token"]
+    assert feedback(stack, "POST", token, ANA, outcome="negative", comment="Ana's private remark").status_code == 200
+    response = feedback(stack, "GET", token, ANA)
+    assert response.status_code == 200 and response.json() == {"outcome": "negative"}

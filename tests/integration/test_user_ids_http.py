@@ -89,9 +89,9 @@ def test_an_odd_id_is_listed_and_erased_through_the_api(stack, mint_token, api_k
 
     response = erase(stack, api_key, user_id)
     assert response.status_code == 200, response.text
-    assert response.json() == {"user_id": user_id, "erased": 1}
+    assert response.json() == {"user_id": user_id, "erased": 1, "runs_erased": 0}
     assert [item["run_id"] for item in listed(stack, api_key, agent, "")] == [other]
-    assert erase(stack, api_key, user_id).json() == {"user_id": user_id, "erased": 0}
+    assert erase(stack, api_key, user_id).json() == {"user_id": user_id, "erased": 0, "runs_erased": 0}
 
 
 @pytest.mark.parametrize("user_id", [user_id for user_id in ODD_IDS if user_id not in (".", "..")])
@@ -103,7 +103,7 @@ def test_the_delete_route_still_erases_the_ids_a_path_can_carry(stack, mint_toke
         timeout=TIMEOUT,
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"user_id": user_id, "erased": 1}
+    assert response.json() == {"user_id": user_id, "erased": 1, "runs_erased": 0}
 
 
 def test_the_issues_example_a_path_cannot_carry_dot_dot(stack, mint_token, api_key, agent):
@@ -113,7 +113,7 @@ def test_the_issues_example_a_path_cannot_carry_dot_dot(stack, mint_token, api_k
         f"{stack.base_url}/v1/_/feedback/users/..", headers={"Authorization": f"Bearer {api_key}"}, timeout=TIMEOUT
     )
     assert response.status_code != 200
-    assert erase(stack, api_key, "..").json() == {"user_id": "..", "erased": 1}
+    assert erase(stack, api_key, "..").json() == {"user_id": "..", "erased": 1, "runs_erased": 0}
 
 
 def test_a_vote_posted_in_nfd_is_listed_and_erased_in_nfc(stack, mint_token, api_key, agent):
@@ -122,7 +122,7 @@ def test_a_vote_posted_in_nfd_is_listed_and_erased_in_nfc(stack, mint_token, api
     for spelling in (NFC, NFD, f" {NFC}\t"):
         assert [item["run_id"] for item in listed(stack, api_key, agent, f"user_id={quote(spelling)}")] == [run_id]
     response = erase(stack, api_key, NFC)
-    assert response.json() == {"user_id": NFC, "erased": 1}
+    assert response.json() == {"user_id": NFC, "erased": 1, "runs_erased": 0}
     assert listed(stack, api_key, agent, "") == []
 
 

@@ -8,7 +8,8 @@
 // a vote that fails slowly while the user types in the dialog (the text, the dialog and the focus stay,
 // the error is shown inside the dialog and announced); a click before the saved state has loaded, and
 // one after loading failed (neither may erase the saved comment); the Ask button while a run is in
-// flight. axe-core checks the page for WCAG 2.x A/AA violations (and content outside landmarks) when it
+// flight; taking the vote back by clicking the pressed thumb (at once, announced politely, still gone after
+// a reload). axe-core checks the page for WCAG 2.x A/AA violations (and content outside landmarks) when it
 // loads, with the dialog open, and with an error shown.
 // Prints one JSON line with what the page showed; exits non-zero on the first failed check.
 // tests/integration/test_browser_e2e.py runs it against the local stack and checks the stored entry.
@@ -313,14 +314,15 @@ try {
   slow.after_space = await slowBox.inputValue();
   check(slow.after_space === `${draft} `, "Space types into the kept draft");
   check(feedbackPostsSent.length === postsBeforeFailure, "no vote was sent again");
-  // Escape keeps the unsent draft; focus lands on the pressed thumb (Space there opens the dialog, no vote).
+  // Escape keeps the unsent draft; focus lands on no thumb (Space there would vote, or take the vote back): on
+  // the comment button, where Space opens the dialog.
   await page.keyboard.press("Escape");
   await openDialog.waitFor({ state: "detached" });
   slow.focus_after_escape = await page.evaluate(() => [
-    document.activeElement?.getAttribute("aria-label"),
+    document.activeElement?.getAttribute("aria-label") || document.activeElement?.textContent,
     document.activeElement?.getAttribute("aria-pressed"),
   ]);
-  check(slow.focus_after_escape[1] !== "false", `focus after Escape is not on an unpressed thumb (${slow.focus_after_escape})`);
+  check(slow.focus_after_escape[1] === null, `focus after Escape is not on a thumb (${slow.focus_after_escape})`);
   await page.getByRole("status").filter({ hasText: "not sent" }).waitFor();
   await page.getByRole("button", { name: "Edit comment" }).click();
   slow.reopened_draft = await slowBox.inputValue();
@@ -412,10 +414,41 @@ try {
   result.ask = ask;
   result.steps.push("ask keeps focus while running");
 
-  // 11. A final reload: still thumbs down, nothing of the failed saves stuck.
+  // 11. A reload: still thumbs down, nothing of the failed saves stuck.
   await page.reload();
   await loaded(page);
   await expectPressed(page, false, true);
+  result.steps.push("reload after failures");
+
+  // 12. Clicking the pressed thumb takes the vote back: unpressed at once, DELETE confirmed, said politely.
+  const retraction = {};
+  const heldRetraction = await holdRequests(page, feedbackPosts, "DELETE");
+  await page.getByRole("button", { name: "Bad response", exact: true }).click();
+  await heldRetraction.first;
+  await expectPressed(page, false, false); // before the server answered
+  retraction.pressed_before_answer = false;
+  const retracted = page.waitForResponse(
+    (response) => response.url().startsWith(`${apiUrl}/v1/feedback`) && response.request().method() === "DELETE",
+  );
+  await heldRetraction.release();
+  retraction.status = (await retracted).status();
+  check(retraction.status === 200, `DELETE /v1/feedback answered ${retraction.status}`);
+  const removed = page.getByRole("status").filter({ hasText: "Your vote was removed." });
+  await removed.waitFor();
+  retraction.announced = (await removed.innerText()).trim();
+  retraction.live = await removed.getAttribute("aria-live");
+  check(retraction.live === "polite", "the retraction is announced politely");
+  check((await page.getByRole("alert").count()) === 0, "the retraction raises no alert");
+  retraction.comment_button = await page.getByRole("button", { name: /comment/i }).count();
+  await page.screenshot({ path: join(artifacts, "demo-retracted.png") });
+  result.axe.retracted = await axeViolations(page, "retracted");
+  result.retraction = retraction;
+  result.steps.push("retracted");
+
+  // 13. A final reload: no vote.
+  await page.reload();
+  await loaded(page);
+  await expectPressed(page, false, false);
   result.steps.push("final reload");
 
   check(pageErrors.length === 0, `no uncaught errors in the page: ${pageErrors.join("; ")}`);

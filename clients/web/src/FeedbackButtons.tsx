@@ -26,6 +26,9 @@ export interface FeedbackButtonsLabels {
   thanks: string;
   commentSaved: string;
   saveFailed: string;
+  /** Shown after the pressed thumb was clicked again and the server took the vote back. */
+  retracted: string;
+  retractFailed: string;
   loadFailed: string;
   /** Shown when the dialog closes with text that was not sent (the text is kept for reopening). */
   draftKept: string;
@@ -48,6 +51,8 @@ export const defaultFeedbackButtonsLabels: FeedbackButtonsLabels = {
   thanks: "Thanks for your feedback.",
   commentSaved: "Thanks, your comment was saved.",
   saveFailed: "Your feedback was not saved:",
+  retracted: "Your vote was removed.",
+  retractFailed: "Your vote was not removed:",
   loadFailed: "Your earlier feedback could not be loaded:",
   draftKept: "Your comment was not sent. It is kept for when you reopen the comment box.",
   earlierCommentAdded: "Your earlier comment was loaded and put above your text. Check it, then send.",
@@ -73,13 +78,14 @@ export interface FeedbackButtonsProps {
   fetch?: typeof fetch;
 }
 
-type Notice = "thanks" | "commentSaved" | "draftKept" | "earlierCommentAdded" | null;
+type Notice = "thanks" | "commentSaved" | "retracted" | "draftKept" | "earlierCommentAdded" | null;
 
 /**
  * Thumbs up and down for one agent run, with an optional comment. Themed through `className`,
  * the `afb__*` class names and `--feedback-buttons-*` CSS variables; it ships no global CSS.
  *
- * It never erases a comment it has not shown, and never drops what the user typed:
+ * Clicking the pressed thumb again takes the vote back (at once, rolled back if the server refuses;
+ * announced politely). It never erases a comment it has not shown, and never drops what the user typed:
  * - A vote carries the comment the server holds. A click made before the saved state has loaded
  *   presses the thumb at once, but the request waits for the saved state; after loading failed, the
  *   click loads it again first, and if that fails too the vote is not sent (it rolls back and says
@@ -130,6 +136,8 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
   const textareaRef = useRef<HTMLTextAreaElement>(null);
   const restoreFocusRef = useRef(false);
   const submittingRef = useRef(false);
+  /** What the latest save was, so that its failure is worded for it. */
+  const lastSaveRef = useRef<"vote" | "retract">("vote");
 
   const baseId = useId();
   const dialogId = `${baseId}-dialog`;
@@ -195,15 +203,13 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
   function focusTargetAfterClose(): HTMLElement | null {
     const root = rootRef.current;
     const trigger = triggerRef.current;
-    // A thumb that is not pressed votes on the next Space or Enter: never land there unasked.
+    // Back to the button that opened the dialog, unless it is a thumb no longer pressed (its vote failed), where
+    // the next Space or Enter would vote again. Elsewhere, never a thumb (Space votes, or takes a vote back):
+    // the comment button, or the group.
     const safe = (element: HTMLElement | null | undefined): element is HTMLElement =>
       !!element?.isConnected && !!root?.contains(element) && element.getAttribute("aria-pressed") !== "false";
     if (safe(trigger)) return trigger;
-    return (
-      root?.querySelector<HTMLElement>('.afb__button[aria-pressed="true"]') ??
-      root?.querySelector<HTMLElement>(".afb__comment-button") ??
-      groupRef.current
-    );
+    return root?.querySelector<HTMLElement>(".afb__comment-button") ?? groupRef.current;
   }
 
   function openDialog(trigger: HTMLElement, forOutcome: Outcome | null) {
@@ -235,10 +241,16 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
 
   async function handleVote(next: Outcome, button: HTMLButtonElement) {
     if (next === outcome) {
-      if (allowComment) openDialog(button, next);
+      // The pressed thumb again: take the vote back. The dialog belongs to that vote; its text is kept.
+      closeDialog("cancel");
+      setNotice(null);
+      lastSaveRef.current = "retract";
+      const result = await feedback.retract();
+      if (result === "saved") setNotice("retracted");
       return;
     }
     setNotice(null);
+    lastSaveRef.current = "vote";
     if (allowComment) openDialog(button, next);
     const result = await feedback.vote(next);
     if (result === "saved") setNotice("thanks");
@@ -265,6 +277,7 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
         return;
       }
       setNotice(null);
+      lastSaveRef.current = "vote";
       const result = await feedback.saveComment(text, target);
       if (result !== "saved") return; // the dialog stays with the text; the error shows inside it
       setNotice("commentSaved");
@@ -291,9 +304,9 @@ export function FeedbackButtons(props: FeedbackButtonsProps) {
   }
 
   const error = feedback.error;
-  const errorText = error
-    ? `${error.source === "load" ? labels.loadFailed : labels.saveFailed} ${error.error.message}`
-    : "";
+  const failed =
+    error?.source === "load" ? labels.loadFailed : lastSaveRef.current === "retract" ? labels.retractFailed : labels.saveFailed;
+  const errorText = error ? `${failed} ${error.error.message}` : "";
   // Errors the user caused just now (a vote, a Send) interrupt; a failed load on mount does not.
   const errorInDialog = dialogOpen && !!error && error.error !== errorAtOpenRef.current;
   const assertive = !!error && (error.source === "save" || errorInDialog);

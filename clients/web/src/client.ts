@@ -17,7 +17,18 @@ export interface SavedFeedback {
 export interface FeedbackEntry {
   id: string;
   outcome: Outcome;
-  comment: string | null;
+  /**
+   * The stored comment, or `undefined` when the server did not say: after `keepComment` with a token that is
+   * not bound to the end user, the comment kept is not shown (the GET endpoint does not show it either).
+   */
+  comment: string | null | undefined;
+  userID: string | null;
+}
+
+/** The entry after `retractFeedback`: its vote taken back. */
+export interface RetractedFeedback {
+  id: string;
+  outcome: null;
   userID: string | null;
 }
 
@@ -37,9 +48,15 @@ export interface SendFeedbackOptions extends RequestOptions {
   comment?: string | null;
   /**
    * Your own id for the end user. One vote is kept per run and user; omit it for anonymous. Sent in
-   * its one canonical form (see `canonicalUserID`), so any spelling of an id is the same user.
+   * its one canonical form (see `canonicalUserID`), so any spelling of an id is the same user. With
+   * a token bound to an end user (your backend named them on the run), omit it or send that user's id.
    */
   userID?: string | null;
+  /**
+   * Keep the comment the server holds and change only the outcome (`comment` is then not sent).
+   * What to send when the saved comment is not known: a post otherwise replaces the whole entry.
+   */
+  keepComment?: boolean;
 }
 
 export interface GetFeedbackOptions extends RequestOptions {
@@ -47,6 +64,9 @@ export interface GetFeedbackOptions extends RequestOptions {
   /** As in `sendFeedback`: sent in its canonical form. */
   userID?: string | null;
 }
+
+/** Whose vote `retractFeedback` takes back: as in `getFeedback`. */
+export type RetractFeedbackOptions = GetFeedbackOptions;
 
 /**
  * Every failure of `sendFeedback` and `getFeedback` rejects with this error. `status` is the
@@ -84,9 +104,10 @@ export async function sendFeedback(options: SendFeedbackOptions): Promise<Feedba
   if (!OUTCOMES.includes(outcome)) {
     throw new FeedbackError(0, "invalid_argument", 'outcome must be "positive" or "negative".');
   }
-  const body: Record<string, string> = { feedback_token: feedbackToken, outcome };
+  const body: Record<string, string | boolean> = { feedback_token: feedbackToken, outcome };
   const trimmed = typeof comment === "string" ? comment.trim() : "";
-  if (trimmed) body.comment = trimmed;
+  if (options.keepComment) body.keep_comment = true;
+  else if (trimmed) body.comment = trimmed;
   if (userID) body.user_id = userID;
 
   const data = await request(options, "", {
@@ -98,7 +119,28 @@ export async function sendFeedback(options: SendFeedbackOptions): Promise<Feedba
   return {
     id: typeof data.id === "string" ? data.id : String(data.id ?? ""),
     outcome: data.outcome,
-    comment: typeof data.comment === "string" ? data.comment : null,
+    comment: !("comment" in data) ? undefined : typeof data.comment === "string" ? data.comment : null,
+    userID: typeof data.user_id === "string" && data.user_id ? data.user_id : null,
+  };
+}
+
+/**
+ * Takes the end user's vote back (`DELETE /v1/feedback`): the entry leaves every count, and the
+ * run's user cap gets its place back. Rejects with a `FeedbackError` whose code is
+ * `nothing_to_retract` (status 404) when there is no vote to take back.
+ */
+export async function retractFeedback(options: RetractFeedbackOptions): Promise<RetractedFeedback> {
+  const { feedbackToken } = options;
+  const userID = canonicalUserID(options.userID);
+  requireToken(feedbackToken);
+  const query = new URLSearchParams({ feedback_token: feedbackToken });
+  if (userID) query.set("user_id", userID);
+
+  const data = await request(options, `?${query}`, { method: "DELETE", headers: { Accept: "application/json" } });
+  if (!isRecord(data) || data.outcome !== null) throw invalidResponse();
+  return {
+    id: typeof data.id === "string" ? data.id : String(data.id ?? ""),
+    outcome: null,
     userID: typeof data.user_id === "string" && data.user_id ? data.user_id : null,
   };
 }

@@ -3,10 +3,13 @@ export {
   canonicalUserID,
   feedbackUrl,
   getFeedback,
+  retractFeedback,
   sendFeedback,
   type FeedbackEntry,
   type GetFeedbackOptions,
   type Outcome,
+  type RetractedFeedback,
+  type RetractFeedbackOptions,
   type SavedFeedback,
   type SendFeedbackOptions,
 } from "./client.js";

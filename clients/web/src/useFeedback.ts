@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { FeedbackError, getFeedback, sendFeedback, type Outcome } from "./client.js";
+import { FeedbackError, getFeedback, retractFeedback, sendFeedback, type Outcome } from "./client.js";
 
 /** What the user has said about one run. */
 export interface FeedbackState {
@@ -44,9 +44,15 @@ export interface UseFeedbackResult extends FeedbackState {
    * comment. While the saved state is unknown (still loading, or loading failed) the request waits for
    * it, loading it again if needed; when it cannot be loaded the vote is not sent and fails with that
    * error, except when the server refused the token or user id (401, 403, 422), which it refuses for a
-   * write alike, so the vote is sent and the server's reason shown.
+   * write alike, so the vote is sent and the server's reason shown. When the server does not report
+   * comments (a token not bound to the end user), the vote asks it to keep the saved one (`keepComment`).
    */
   vote: (outcome: Outcome) => Promise<SaveResult>;
+  /**
+   * Takes the vote back: shows no vote at once, and rolls back if the server refuses. A vote that was
+   * already gone on the server (404 `nothing_to_retract`) counts as taken back.
+   */
+  retract: () => Promise<SaveResult>;
   /**
    * Saves a comment, replacing the saved one, with the current outcome, or with `outcome` when given
    * (e.g. to retry a vote that failed together with its comment); blank means no comment.
@@ -64,7 +70,8 @@ export interface UseFeedbackResult extends FeedbackState {
 const SAVED_COMMENT = Symbol("saved comment");
 
 interface Change {
-  outcome: Outcome;
+  /** `null`: take the vote back. */
+  outcome: Outcome | null;
   comment: string | null | typeof SAVED_COMMENT;
 }
 
@@ -212,10 +219,13 @@ export function useFeedback(options: UseFeedbackOptions): UseFeedbackResult {
       setSaving(true);
       setError(null);
 
-      const attempt = session.queue.then(async () => {
+      const attempt = session.queue.then(async (): Promise<FeedbackState> => {
         // Resolved when the request goes out, after the saves queued before it have settled.
+        if (change.outcome === null) return retracted(session.request, signal);
         const comment = change.comment === SAVED_COMMENT ? await savedComment(session) : change.comment;
-        return sendFeedback({ ...session.request, outcome: change.outcome, comment, signal });
+        // A saved comment the server does not report is unknown here: ask the server to keep it.
+        const keepComment = comment === undefined;
+        return sendFeedback({ ...session.request, outcome: change.outcome, comment, keepComment, signal });
       });
       session.queue = attempt.catch(() => undefined);
 
@@ -252,6 +262,8 @@ export function useFeedback(options: UseFeedbackOptions): UseFeedbackResult {
 
   const vote = useCallback((outcome: Outcome) => save({ outcome, comment: SAVED_COMMENT }), [save]);
 
+  const retract = useCallback(() => save({ outcome: null, comment: null }), [save]);
+
   const saveComment = useCallback(
     (comment: string, outcome?: Outcome) => {
       const chosen = outcome ?? sessionRef.current?.shown.outcome;
@@ -280,7 +292,17 @@ export function useFeedback(options: UseFeedbackOptions): UseFeedbackResult {
     }
   }, [load]);
 
-  return { ...shown, loading, saving, savedStateKnown: known, error, vote, saveComment, ensureLoaded };
+  return { ...shown, loading, saving, savedStateKnown: known, error, vote, retract, saveComment, ensureLoaded };
+}
+
+/** Takes the vote back; one already gone (404 nothing_to_retract) is the same end state. */
+async function retracted(request: Session["request"], signal: AbortSignal): Promise<FeedbackState> {
+  try {
+    await retractFeedback({ ...request, signal });
+  } catch (cause) {
+    if (!(cause instanceof FeedbackError && cause.code === "nothing_to_retract")) throw cause;
+  }
+  return { outcome: null, comment: null };
 }
 
 function sameState(a: FeedbackState, b: FeedbackState): boolean {

@@ -244,11 +244,12 @@ describe("FeedbackButtons: voting", () => {
     expect(onChange).toHaveBeenCalledWith({ outcome: "positive", comment: null });
   });
 
-  it("does not post again when the pressed button is clicked", async () => {
+  it("does not post again when the pressed button is clicked: that takes the vote back", async () => {
     api.votes.set(keyOf(TOKEN, null), { outcome: "positive", comment: null });
     const { user } = await renderButtons({ allowComment: false });
     await user.click(good());
-    expect(pressed(good())).toBe("true");
+    expect(pressed(good())).toBe("false");
+    await waitFor(() => expect(api.deletes).toHaveLength(1));
     expect(api.posts).toHaveLength(0);
   });
 
@@ -428,6 +429,98 @@ describe("FeedbackButtons: comment dialog", () => {
 
     await user.click(screen.getByRole("button", { name: "Add comment" }));
     expect((commentBox() as HTMLTextAreaElement).value).toBe("");
+  });
+});
+
+describe("FeedbackButtons: taking a vote back", () => {
+  it("clicking the pressed thumb retracts at once, then says so politely", async () => {
+    api.votes.set(keyOf(TOKEN, "user-7"), { outcome: "positive", comment: "Nice" });
+    api.holdPosts = true;
+    const { user, onChange } = await renderButtons({ userID: "user-7" });
+    expect(pressed(good())).toBe("true");
+
+    await user.click(good());
+    expect(pressed(good())).toBe("false"); // before the server answers
+    expect(pressed(bad())).toBe("false");
+    expect(dialog()).toBeNull();
+    await waitFor(() => expect(api.heldCount).toBe(1));
+    await act(async () => api.release());
+
+    await waitFor(() => expect(status().textContent).toBe("Your vote was removed."));
+    expect(status().getAttribute("aria-live")).toBe("polite");
+    expect(within(status()).queryByRole("alert")).toBeNull();
+    expect(onChange).toHaveBeenCalledWith({ outcome: null, comment: null });
+    const [retraction] = api.deletes;
+    expect(retraction!.url.pathname).toBe("/v1/feedback");
+    expect(Object.fromEntries(retraction!.url.searchParams)).toEqual({ feedback_token: TOKEN, user_id: "user-7" });
+    expect(retraction!.headers.has("authorization")).toBe(false);
+    expect(api.votes.has(keyOf(TOKEN, "user-7"))).toBe(false);
+    expect(screen.queryByRole("button", { name: /comment/i })).toBeNull();
+    expect(api.posts).toHaveLength(0);
+  });
+
+  it("rolls the retraction back when the server refuses it, and says why", async () => {
+    api.votes.set(keyOf(TOKEN, null), { outcome: "negative", comment: null });
+    api.deleteFailures.push(UNAVAILABLE);
+    const { user, onChange } = await renderButtons({ allowComment: false });
+
+    await user.click(bad());
+    await waitFor(() => expect(status().textContent).toContain("down for maintenance"));
+    expect(status().textContent).toContain("Your vote was not removed:");
+    expect(pressed(bad())).toBe("true");
+    expect(onChange).not.toHaveBeenCalled();
+    expect(api.votes.get(keyOf(TOKEN, null))).toEqual({ outcome: "negative", comment: null });
+  });
+
+  it("counts a vote already gone on the server (404 nothing_to_retract) as taken back", async () => {
+    api.votes.set(keyOf(TOKEN, null), { outcome: "negative", comment: null });
+    const { user } = await renderButtons({ allowComment: false });
+    api.votes.clear(); // taken back in another tab meanwhile
+
+    await user.click(bad());
+    await waitFor(() => expect(status().textContent).toBe("Your vote was removed."));
+    expect(pressed(bad())).toBe("false");
+  });
+
+  it("votes again after a retraction, and a retraction after a vote made on this page", async () => {
+    const { user } = await renderButtons({ allowComment: false });
+    await user.click(good());
+    await user.click(good()); // queued behind the vote: sent after it
+    await waitFor(() => expect(status().textContent).toBe("Your vote was removed."));
+    await user.click(bad());
+    await waitFor(() => expect(api.votes.get(keyOf(TOKEN, null))?.outcome).toBe("negative"));
+    expect(api.requests.filter((r) => r.method !== "GET").map((r) => r.method)).toEqual(["POST", "DELETE", "POST"]);
+    expect(pressed(bad())).toBe("true");
+  });
+
+  it("keeps the comment box's text when a retraction closes it", async () => {
+    const { user } = await renderButtons();
+    await user.click(good());
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    await user.type(commentBox(), "half a thought");
+    await user.click(good());
+    expect(dialog()).toBeNull();
+    await waitFor(() => expect(status().textContent).toBe("Your vote was removed."));
+    await user.click(bad()); // a new vote opens the dialog again, with the text kept
+    expect(textOf(commentBox())).toBe("half a thought");
+  });
+});
+
+describe("FeedbackButtons: a token that reads no comment", () => {
+  it("changes the vote with keep_comment, so the comment it cannot see survives", async () => {
+    api.reportComment = false;
+    api.votes.set(keyOf(TOKEN, "user-7"), { outcome: "positive", comment: "Saved earlier" });
+    const { user, onChange } = await renderButtons({ userID: "user-7", allowComment: false });
+
+    await user.click(bad());
+    await waitFor(() => expect(api.posts).toHaveLength(1));
+    expect(api.posts[0]!.body).toEqual({ feedback_token: TOKEN, outcome: "negative", user_id: "user-7", keep_comment: true });
+    await waitFor(() => expect(onChange).toHaveBeenCalledWith({ outcome: "negative", comment: undefined }));
+    expect(api.votes.get(keyOf(TOKEN, "user-7"))).toEqual({ outcome: "negative", comment: "Saved earlier" });
+    await user.click(good());
+    await waitFor(() => expect(api.posts).toHaveLength(2));
+    expect(api.posts[1]!.body).toMatchObject({ keep_comment: true });
+    expect(api.votes.get(keyOf(TOKEN, "user-7"))!.comment).toBe("Saved earlier");
   });
 });
 
@@ -694,11 +787,13 @@ describe("FeedbackButtons: nothing the user typed is dropped", () => {
 
     expect(dialog()).toBeNull();
     expect(document.activeElement).not.toBe(good());
-    expect(document.activeElement).toBe(bad()); // the pressed thumb: Space there opens the dialog
+    // Not a thumb (Space there would vote, or take the vote back): the comment button, where Space opens the dialog.
+    expect(document.activeElement).toBe(screen.getByRole("button", { name: "Add comment" }));
     await user.keyboard(" ");
     expect(dialog()).not.toBeNull();
     await flush();
     expect(api.posts).toHaveLength(1);
+    expect(api.requests.filter((r) => r.method === "DELETE")).toHaveLength(0);
   });
 
   it("with nothing pressed after a failed vote, closing the dialog focuses the group", async () => {

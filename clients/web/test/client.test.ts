@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { FeedbackError, canonicalUserID, feedbackUrl, getFeedback, sendFeedback } from "../src/client";
+import { FeedbackError, canonicalUserID, feedbackUrl, getFeedback, retractFeedback, sendFeedback } from "../src/client";
 
 type Call = { url: string; init: RequestInit };
 
@@ -252,5 +252,55 @@ describe("user ids", () => {
     const api = fakeFetch(200, { outcome: null });
     for (const id of ids) await getFeedback({ apiUrl: "https://a.test", feedbackToken: "t", userID: id, fetch: api.fetch });
     expect(api.calls.map((call) => new URL(call.url).searchParams.get("user_id"))).toEqual(ids);
+  });
+});
+
+describe("retractFeedback", () => {
+  it("sends DELETE {apiUrl}/v1/feedback with the token and the canonical user id, without credentials", async () => {
+    const api = fakeFetch(200, { id: "fb_1", outcome: null, comment: null, user_id: "josé" });
+    const retracted = await retractFeedback({
+      apiUrl: "https://a.test/",
+      feedbackToken: "tok.abc",
+      userID: " jose\u0301 ",
+      fetch: api.fetch,
+    });
+    expect(retracted).toEqual({ id: "fb_1", outcome: null, userID: "josé" });
+    const [call] = api.calls;
+    const url = new URL(call!.url);
+    expect(call!.init.method).toBe("DELETE");
+    expect(url.pathname).toBe("/v1/feedback");
+    expect(Object.fromEntries(url.searchParams)).toEqual({ feedback_token: "tok.abc", user_id: "josé" });
+    expect(call!.init.credentials).toBe("omit");
+    expect(call!.init.body).toBeUndefined();
+    expect(headersOf(call!).has("authorization")).toBe(false);
+  });
+
+  it("rejects with nothing_to_retract when there is no vote", async () => {
+    const api = fakeFetch(404, { error: { status_code: 404, code: "nothing_to_retract", message: "There is no vote to retract." } });
+    const error = await rejection(retractFeedback({ apiUrl: "https://a.test", feedbackToken: "t", fetch: api.fetch }));
+    expect([error.status, error.code]).toEqual([404, "nothing_to_retract"]);
+  });
+
+  it("rejects an answer that still holds a vote", async () => {
+    const api = fakeFetch(200, { id: "fb_1", outcome: "positive" });
+    const error = await rejection(retractFeedback({ apiUrl: "https://a.test", feedbackToken: "t", fetch: api.fetch }));
+    expect(error.code).toBe("invalid_response");
+  });
+});
+
+describe("sendFeedback with keepComment", () => {
+  it("asks the server to keep the saved comment and sends none", async () => {
+    const api = fakeFetch(200, { id: "fb_1", outcome: "negative", user_id: null });
+    const entry = await sendFeedback({
+      apiUrl: "https://a.test",
+      feedbackToken: "t",
+      outcome: "negative",
+      comment: "ignored",
+      keepComment: true,
+      fetch: api.fetch,
+    });
+    expect(JSON.parse(String(api.calls[0]!.init.body))).toEqual({ feedback_token: "t", outcome: "negative", keep_comment: true });
+    // The server left the comment out (the token may not read it): unknown, not null.
+    expect(entry.comment).toBeUndefined();
   });
 });

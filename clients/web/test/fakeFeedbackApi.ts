@@ -20,8 +20,13 @@ export class FakeFeedbackApi {
   getFailure: { status: number; code: string; message: string } | null = null;
   /** Consumed one per GET, in order, before `getFailure` applies; `null` lets that GET through. */
   readonly getFailures: ({ status: number; code: string; message: string } | null)[] = [];
-  /** Whether GET reports the comment (the contract only promises `outcome`). */
+  /**
+   * Whether GET reports the comment: a token bound to the end user reads it, an unbound one reads only
+   * `outcome` (and the answer to `keep_comment` then leaves the comment out too).
+   */
   reportComment = true;
+  /** Consumed one per DELETE, in order; an empty queue means success. */
+  readonly deleteFailures: (PostFailure | null)[] = [];
   /** While true, POST responses wait for `release()`. */
   holdPosts = false;
   private held: (() => void)[] = [];
@@ -43,15 +48,38 @@ export class FakeFeedbackApi {
       return json(200, this.reportComment ? { outcome: vote?.outcome ?? null, comment: vote?.comment ?? null } : { outcome: vote?.outcome ?? null });
     }
 
+    if (method === "DELETE") {
+      const failure = this.deleteFailures.shift() ?? null;
+      if (this.holdPosts) await abortable(new Promise<void>((resolve) => this.held.push(resolve)), init.signal);
+      if (failure === "network") throw new TypeError("Failed to fetch");
+      if (failure) return json(failure.status, { error: { status_code: failure.status, code: failure.code, message: failure.message } });
+      const userID = url.searchParams.get("user_id");
+      const key = keyOf(url.searchParams.get("feedback_token"), userID);
+      if (!this.votes.has(key)) {
+        return json(404, { error: { status_code: 404, code: "nothing_to_retract", message: "There is no vote to retract." } });
+      }
+      this.votes.delete(key);
+      return json(200, { id: `fb_${this.requests.length}`, outcome: null, comment: null, user_id: userID });
+    }
+
     const failure = this.postFailures.shift() ?? null;
     if (this.holdPosts) await abortable(new Promise<void>((resolve) => this.held.push(resolve)), init.signal);
     if (failure === "network") throw new TypeError("Failed to fetch");
     if (failure) return json(failure.status, { error: { status_code: failure.status, code: failure.code, message: failure.message } });
     const userID = typeof body?.user_id === "string" ? body.user_id : null;
-    const stored = { outcome: body!.outcome as Outcome, comment: typeof body?.comment === "string" ? body.comment : null };
-    this.votes.set(keyOf(String(body!.feedback_token), userID), stored);
-    return json(200, { id: `fb_${this.requests.length}`, ...stored, user_id: userID });
+    const key = keyOf(String(body!.feedback_token), userID);
+    const kept = body?.keep_comment === true ? (this.votes.get(key)?.comment ?? null) : null;
+    const comment = body?.keep_comment === true ? kept : typeof body?.comment === "string" ? body.comment : null;
+    const stored = { outcome: body!.outcome as Outcome, comment };
+    this.votes.set(key, stored);
+    const hidden = body?.keep_comment === true && !this.reportComment;
+    const answer = hidden ? { outcome: stored.outcome } : stored;
+    return json(200, { id: `fb_${this.requests.length}`, ...answer, user_id: userID });
   });
+
+  get deletes(): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === "DELETE");
+  }
 
   get posts(): RecordedRequest[] {
     return this.requests.filter((r) => r.method === "POST");

@@ -110,10 +110,11 @@ def token_signer() -> TokenSigner:
 @_once
 def feedback_service() -> FeedbackService:
     from agentfeedback.feedback.service import FeedbackService
-    from agentfeedback.feedback.store import FeedbackStore
+    from agentfeedback.feedback.store import FeedbackStore, RunEndUsers
 
     config = settings()
-    return FeedbackService(token_verifier(), FeedbackStore(dynamodb(), config.feedback_table, config.max_users_per_run))
+    store = FeedbackStore(dynamodb(), config.feedback_table, config.max_users_per_run)
+    return FeedbackService(token_verifier(), store, RunEndUsers(dynamodb(), config.runs_table))
 
 
 # -- the authorizer -----------------------------------------------------------------------------

@@ -144,3 +144,36 @@ def test_stream_events_are_compact_json_lines(aws):
 def test_missing_messages_is_422(aws, invoke):
     status, _, _ = invoke("chat", load_event("chat/chat_completion.json", body={"model": "offline"}))
     assert status == 422
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        {"user": "ana"},
+        {"safety_identifier": "ana"},
+        {"metadata": {"user_id": "ana"}},
+        {"user": "ana", "safety_identifier": " ana ", "metadata": {"user_id": "ana", "agent_id": "greeter"}},
+    ],
+)
+def test_a_completion_for_a_named_end_user_binds_its_token(aws, invoke, named):
+    from agentfeedback.tokens import user_binding
+
+    status, _, body = chat(invoke, **named)
+    assert status == 200, body
+    claims = token_claims(aws, body["choices"][0]["feedback_token"])
+    assert claims.user_binding == user_binding(claims.run_id, "ana")
+    item = aws.dynamodb.get_item(TableName="RunsTable", Key={"run_id": {"S": claims.run_id}})["Item"]
+    assert item["end_user"]["S"] == "ana"
+
+
+def test_a_completion_without_an_end_user_has_an_unbound_token(aws, invoke):
+    status, _, body = chat(invoke)
+    assert status == 200, body
+    assert token_claims(aws, body["choices"][0]["feedback_token"]).user_binding is None
+
+
+def test_fields_naming_different_end_users_are_422_naming_them(aws, invoke):
+    status, _, body = chat(invoke, user="ana", metadata={"user_id": "bob"})
+    assert status == 422, body
+    assert "user, metadata.user_id name different end users" in body["error"]["message"]
+    assert aws.dynamodb.scan(TableName="RunsTable")["Items"] == []

@@ -51,23 +51,33 @@ def test_client_makes_three_attempts_with_short_timeouts(aws):
 @pytest.mark.parametrize("fault", CONNECTION_FAULTS.values(), ids=CONNECTION_FAULTS.keys())
 def test_unreachable_dynamodb_is_retried_then_a_503_and_nothing_is_written(aws, invoke, fault):
     token = aws.mint()
-    with recorded_backoff() as delays, Fault(composition.dynamodb(), "UpdateItem", exception=fault) as injected:
+    with recorded_backoff() as delays, Fault(composition.dynamodb(), "PutItem", exception=fault) as injected:
         result = post(invoke, token)
     assert_unavailable(result)
-    # The first write (the run's user counter) is tried three times, then the request stops.
+    # The first write (the entry, created if absent) is tried three times, then the request stops.
     assert injected.attempts == MAX_ATTEMPTS
     # Backoff between attempts: standard mode, jittered, each at most twice the one before.
     assert len(delays) == MAX_ATTEMPTS - 1 and all(delay >= 0 for delay in delays) and sum(delays) > 0
-    assert aws.items() == []
+    assert aws.items() == [] and aws.user_count("run-1") == 0
 
 
-def test_a_failing_entry_write_is_a_503_and_leaves_no_entry(aws, invoke):
+def test_a_failing_entry_write_is_a_503_and_leaves_no_entry_and_no_count(aws, invoke):
     token = aws.mint()
-    with recorded_backoff(), Fault(composition.dynamodb(), "UpdateItem", exception=REFUSED, match=feedback_entry) as f:
+    with recorded_backoff(), Fault(composition.dynamodb(), "PutItem", exception=REFUSED, match=feedback_entry) as f:
         assert_unavailable(post(invoke, token))
     assert f.attempts == MAX_ATTEMPTS
-    # The counter may stay one too high (on the safe side, by design); no entry, and so no 2xx, exists.
-    assert entries(aws) == []
+    assert entries(aws) == [] and aws.user_count("run-1") == 0
+
+
+def test_an_unreachable_user_counter_after_the_entry_was_created_keeps_the_vote(aws, invoke):
+    """A 503 would say nothing was saved, but the vote was: it is answered 200, and stays uncounted."""
+    token = aws.mint()
+    with recorded_backoff(), Fault(composition.dynamodb(), "UpdateItem", exception=REFUSED, match=user_counter) as f:
+        status, _, body = post(invoke, token)
+    assert status == 200, body
+    assert f.attempts == MAX_ATTEMPTS
+    [item] = entries(aws)
+    assert item["outcome"]["S"] == "positive" and aws.user_count("run-1") == 0
 
 
 def test_a_transient_failure_is_absorbed_by_the_retries_and_written_once(aws, invoke):
@@ -76,13 +86,14 @@ def test_a_transient_failure_is_absorbed_by_the_retries_and_written_once(aws, in
     with (
         recorded_backoff(),
         Fault(dynamodb, "UpdateItem", exception=REFUSED, failures=2, match=user_counter) as counter,
-        Fault(dynamodb, "UpdateItem", exception=REFUSED, failures=2, match=feedback_entry) as entry,
+        Fault(dynamodb, "PutItem", exception=REFUSED, failures=2, match=feedback_entry) as entry,
     ):
         status, _, body = post(invoke, token, outcome="negative")
     assert status == 200, body
     assert counter.attempts == entry.attempts == MAX_ATTEMPTS
     [item] = entries(aws)
     assert item["outcome"]["S"] == "negative" and item["revision"]["N"] == "1"
+    assert aws.user_count("run-1") == 1
 
 
 def test_a_failed_overwrite_keeps_the_previous_vote_whole(aws, invoke):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from unittest.mock import ANY
 
 import pytest
 from botocore.exceptions import ClientError
@@ -81,11 +82,20 @@ def test_binding_comes_from_the_token_not_the_body(aws, invoke):
 
 def test_get_shows_saved_outcome_and_null_before_any_vote(aws, invoke):
     token = aws.mint()
-    assert get(invoke, {"feedback_token": token, "user_id": "u1"})[2] == {"outcome": None, "comment": None}
+    assert get(invoke, {"feedback_token": token, "user_id": "u1"})[2] == {"outcome": None}
     post(invoke, {"feedback_token": token, "outcome": "negative", "comment": "Too long", "user_id": "u1"})
     status, _, body = get(invoke, {"feedback_token": token, "user_id": "u1"})
-    assert status == 200 and body == {"outcome": "negative", "comment": "Too long"}
+    # An unbound token may name any user: it reads the outcome, never the comment.
+    assert status == 200 and body == {"outcome": "negative"}
     assert get(invoke, {"feedback_token": token})[2]["outcome"] is None  # the anonymous slot is separate
+
+
+def test_get_with_a_token_bound_to_the_user_shows_the_comment_too(aws, invoke):
+    token = aws.recorded_run(end_user="u1")
+    assert get(invoke, {"feedback_token": token})[2] == {"outcome": None, "comment": None}
+    post(invoke, {"feedback_token": token, "outcome": "negative", "comment": "Too long"})
+    for query in ({"feedback_token": token}, {"feedback_token": token, "user_id": " u1 "}):
+        assert get(invoke, query) == (200, ANY, {"outcome": "negative", "comment": "Too long"})
 
 
 def test_authorization_header_is_ignored(aws, invoke):
@@ -160,10 +170,10 @@ def test_preflight_echoes_allowed_origin_only(aws, invoke):
 def test_storage_throttling_is_503_with_retry_after(aws, invoke, monkeypatch):
     def throttled(**_):
         raise ClientError(
-            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "UpdateItem"
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "PutItem"
         )
 
-    monkeypatch.setattr(composition.dynamodb(), "update_item", throttled)
+    monkeypatch.setattr(composition.dynamodb(), "put_item", throttled)
     status, headers, body = post(invoke, {"feedback_token": aws.mint(), "outcome": "positive"})
     assert status == 503 and headers["Retry-After"] == "1"
     assert body["error"]["code"] == "service_unavailable"
@@ -171,9 +181,9 @@ def test_storage_throttling_is_503_with_retry_after(aws, invoke, monkeypatch):
 
 def test_unexpected_failure_is_500_json_without_stack_trace(aws, invoke, monkeypatch):
     def broken(**_):
-        raise ClientError({"Error": {"Code": "ValidationException", "Message": "secret detail"}}, "UpdateItem")
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": "secret detail"}}, "PutItem")
 
-    monkeypatch.setattr(composition.dynamodb(), "update_item", broken)
+    monkeypatch.setattr(composition.dynamodb(), "put_item", broken)
     status, _, body = post(invoke, {"feedback_token": aws.mint(), "outcome": "positive"})
     assert status == 500
     assert body["error"]["code"] == "internal_error"

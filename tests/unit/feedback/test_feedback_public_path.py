@@ -57,16 +57,29 @@ def test_the_public_function_loads_neither_pydantic_nor_the_event_handler():
 def test_the_documented_routes_are_the_public_routes_with_their_models():
     document = json.loads(load_handler("feedback").app.get_openapi_json_schema())
     assert {path: sorted(operations) for path, operations in document["paths"].items()} == {
-        "/v1/feedback": ["get", "post"]
+        "/v1/feedback": ["delete", "get", "post"]
     }
-    post, get = document["paths"]["/v1/feedback"]["post"], document["paths"]["/v1/feedback"]["get"]
+    operations = document["paths"]["/v1/feedback"]
+    post, get, delete = operations["post"], operations["get"], operations["delete"]
+
+    def schema_of(operation: dict) -> dict:
+        return operation["responses"]["200"]["content"]["application/json"]["schema"]
+
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/FeedbackRequest")
-    assert post["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/FeedbackResponse")
-    assert get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/FeedbackState")
-    parameters = {parameter["name"]: parameter for parameter in get["parameters"]}
-    assert parameters["feedback_token"]["required"] is True
-    assert parameters["feedback_token"]["schema"]["maxLength"] == 2048
-    assert parameters["user_id"]["required"] is False
+    # keep_comment with an unbound token: the comment kept is left out.
+    assert sorted(ref["$ref"].rsplit("/", 1)[1] for ref in schema_of(post)["anyOf"]) == [
+        "FeedbackResponse",
+        "FeedbackSaved",
+    ]
+    # A bound token reads outcome and comment, an unbound one the outcome only.
+    assert sorted(ref["$ref"].rsplit("/", 1)[1] for ref in schema_of(get)["anyOf"]) == ["FeedbackState", "OutcomeOnly"]
+    assert schema_of(delete)["$ref"].endswith("/Retraction")
+    for operation in (get, delete):
+        parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
+        assert parameters["feedback_token"]["required"] is True
+        assert parameters["feedback_token"]["schema"]["maxLength"] == 2048
+        assert parameters["user_id"]["required"] is False
     request = document["components"]["schemas"]["FeedbackRequest"]
     assert request["properties"]["outcome"]["enum"] == ["positive", "negative"]
     assert set(request["required"]) == {"feedback_token", "outcome"}
+    assert request["properties"]["keep_comment"]["type"] == "boolean"

@@ -60,6 +60,7 @@ FEEDBACK_FIELDS = {
     "outcome": st.sampled_from(["positive", "negative", "Positive", "", "neutral"]),
     "comment": st.text(max_size=50) | st.text(min_size=4990, max_size=5010) | st.none(),
     "user_id": st.text(max_size=20) | st.text(min_size=250, max_size=260) | st.none(),
+    "keep_comment": st.booleans() | st.sampled_from([0, 1, "true", None]),
 }
 RUN_FIELDS = {
     "task_input": st.dictionaries(st.text(max_size=5), scalars, max_size=3),
@@ -222,7 +223,7 @@ QUERY_NAMES = ["feedback_token", "user_id", "other"]
 def feedback_events(draw, aws):
     """API Gateway events as the public function may receive them, valid and not, with a real token or not."""
     method = draw(st.sampled_from(["POST", "POST", "GET", "GET", "OPTIONS", "DELETE"]))
-    event = load_event("feedback/get_feedback.json" if method == "GET" else "feedback/post_feedback.json")
+    event = load_event("feedback/post_feedback.json" if method in ("POST", "OPTIONS") else "feedback/get_feedback.json")
     event["httpMethod"] = event["requestContext"]["httpMethod"] = method
     if draw(st.integers(0, 9)) == 0:
         event["path"] = event["resource"] = "/v1/other"
@@ -236,7 +237,7 @@ def feedback_events(draw, aws):
     content_type = draw(st.sampled_from(CONTENT_TYPES))
     if content_type is not None:
         event["headers"]["Content-Type"], event["multiValueHeaders"]["Content-Type"] = content_type, [content_type]
-    if method == "GET":
+    if method in ("GET", "DELETE"):
         query = draw(st.dictionaries(st.sampled_from(QUERY_NAMES), st.lists(st.text(max_size=300), max_size=2)))
         if draw(st.booleans()):
             query["feedback_token"] = [token or draw(st.text(min_size=1, max_size=40))]
@@ -245,7 +246,11 @@ def feedback_events(draw, aws):
         return event
     plausible = st.fixed_dictionaries(
         {"feedback_token": st.text(min_size=1, max_size=40), "outcome": st.sampled_from(["positive", "negative"])},
-        optional={"comment": st.text(max_size=50) | st.none(), "user_id": st.text(max_size=20) | st.none()},
+        optional={
+            "comment": st.text(max_size=50) | st.none(),
+            "user_id": st.text(max_size=20) | st.none(),
+            "keep_comment": st.booleans(),
+        },
     )
     body = draw(plausible | near(FEEDBACK_FIELDS) | json_values)
     if token and isinstance(body, dict):

@@ -461,13 +461,13 @@ def test_erase_user_removes_every_entry_of_that_user_in_the_tenant_and_nothing_e
 
     status, _, body = call(invoke, "erase_user")
     assert status == 200, body
-    assert body == {"user_id": "user-42", "erased": 3}
+    assert body == {"user_id": "user-42", "erased": 3, "runs_erased": 0}
     after = {item["pk"]["S"] for item in aws.items()}
     assert before - after == {"run-1#user-42", "run-2#user-42", "run-3#user-42"}
     assert after == {"run-1#user-7", "run-1#", "run-9#user-42", "run-4#user-420"}
     assert listing(invoke, user_id="user-42")["items"] == []
 
-    assert call(invoke, "erase_user")[2] == {"user_id": "user-42", "erased": 0}  # safe to repeat
+    assert call(invoke, "erase_user")[2] == {"user_id": "user-42", "erased": 0, "runs_erased": 0}  # safe to repeat
 
 
 def test_erasing_a_user_gives_their_place_back_to_the_run_user_cap(aws, invoke):
@@ -488,7 +488,7 @@ def test_erase_user_with_reserved_characters_in_the_id(aws, invoke, store):
     event["path"] = event["requestContext"]["resourcePath"] = f"/v1/_/feedback/users/{quote(user_id, safe='')}"
     status, _, body = invoke("review", event)
     assert status == 200, body
-    assert body == {"user_id": user_id, "erased": 1}
+    assert body == {"user_id": user_id, "erased": 1, "runs_erased": 0}
     assert aws.items() == []
 
 
@@ -536,8 +536,8 @@ def test_every_route_sees_only_the_callers_tenant(aws, invoke, store, runs, path
     assert summary["overall"]["total"] == 0 and summary["overall"]["runs"] == 0
     assert_error(call(invoke, "get_run", path=path), 404, "not_found")
     assert_error(call(invoke, "get_run_feedback", path=path), 404, "not_found")
-    assert call(invoke, "erase_user", path=path)[2] == {"user_id": "user-42", "erased": 0}
-    assert call(invoke, "request_erasure", path=path)[2] == {"user_id": "user-42", "erased": 0}
+    assert call(invoke, "erase_user", path=path)[2] == {"user_id": "user-42", "erased": 0, "runs_erased": 0}
+    assert call(invoke, "request_erasure", path=path)[2] == {"user_id": "user-42", "erased": 0, "runs_erased": 0}
     assert len(aws.items()) == 1
 
     # ... and the same requests made with globex's key see globex's data.

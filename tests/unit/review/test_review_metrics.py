@@ -87,6 +87,18 @@ def test_each_post_is_its_own_blob_without_leftover_dimensions(aws, invoke, caps
     assert all(len(blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"]) == 2 for blob in blobs)
 
 
+def test_a_retraction_emits_retractions_by_agent_and_no_vote(aws, invoke, capsys):
+    token = aws.mint()
+    post(invoke, {"feedback_token": token, "outcome": "negative", "user_id": "u1"})
+    capsys.readouterr()
+    query = {"feedback_token": token, "user_id": "u1"}
+    assert invoke("feedback", load_event("feedback/retract_feedback.json", query=query))[0] == 200
+    [blob] = emf_blobs(printed(capsys))
+    assert metric_names(blob) == {"Retractions"} and value(blob, "Retractions") == 1
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["agent", "service"]]
+    assert blob["agent"] == "support-bot"
+
+
 def test_refused_feedback_emits_no_feedback_metric(aws, invoke, capsys):
     capsys.readouterr()
     assert post(invoke, {"feedback_token": "fb_forged.token.here", "outcome": "positive"})[0] == 401

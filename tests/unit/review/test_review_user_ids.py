@@ -106,10 +106,10 @@ def test_an_odd_id_is_listed_and_erased_with_the_id_in_the_body(aws, invoke, sto
     assert status == 200, body
     assert [item["user_id"] for item in body["items"]] == [user_id]
 
-    assert erased_by_body(invoke, {"user_id": user_id}) == (200, {"user_id": user_id, "erased": 1})
+    assert erased_by_body(invoke, {"user_id": user_id}) == (200, {"user_id": user_id, "erased": 1, "runs_erased": 0})
     assert [item["user_id"]["S"] for item in aws.items()] == ["someone-else"]
     assert listed(invoke, user_id)[1]["items"] == []
-    assert erased_by_body(invoke, {"user_id": user_id}) == (200, {"user_id": user_id, "erased": 0})
+    assert erased_by_body(invoke, {"user_id": user_id}) == (200, {"user_id": user_id, "erased": 0, "runs_erased": 0})
 
 
 @pytest.mark.parametrize("user_id", ODD_IDS)
@@ -117,7 +117,7 @@ def test_the_delete_route_erases_any_id_that_reaches_it(aws, invoke, store, user
     # The handler reads any id from pathParameters; whether a client can send `.` or `..` in a path is another
     # matter (most drop them): that is why the body route exists, and why feedbackctl uses it.
     save(store, user_id)
-    assert erased_by_path(invoke, user_id) == (200, {"user_id": user_id, "erased": 1})
+    assert erased_by_path(invoke, user_id) == (200, {"user_id": user_id, "erased": 1, "runs_erased": 0})
     assert aws.items() == []
 
 
@@ -126,7 +126,7 @@ def test_an_erasure_request_event_erases_its_user(aws, invoke, store):
     save(store, "user-42", run_id="run-2")
     save(store, "user-7")
     status, _, body = invoke("review", load_event("review/request_erasure.json"))
-    assert (status, body) == (200, {"user_id": "user-42", "erased": 2})
+    assert (status, body) == (200, {"user_id": "user-42", "erased": 2, "runs_erased": 0})
     assert [item["user_id"]["S"] for item in aws.items()] == ["user-7"]
 
 
@@ -141,7 +141,10 @@ def test_an_erasure_request_is_tenant_scoped(aws, invoke, store):
     save(store, "user-42", tenant="globex")
     status, body = erased_by_body(invoke, {"user_id": "user-42"}, path={"tenant": "globex"})
     assert status == 403 and body["error"]["code"] == "forbidden"
-    assert erased_by_body(invoke, {"user_id": "user-42"}) == (200, {"user_id": "user-42", "erased": 0})
+    assert erased_by_body(invoke, {"user_id": "user-42"}) == (
+        200,
+        {"user_id": "user-42", "erased": 0, "runs_erased": 0},
+    )
     assert len(aws.items()) == 1
     assert erased_by_body(invoke, {"user_id": "user-42"}, tenant="globex")[1]["erased"] == 1
 
@@ -175,7 +178,7 @@ def test_a_vote_posted_under_the_nfd_spelling_is_erased_by_the_nfc_spelling(aws,
     save(store, NFD)  # stored as the POST stores it: canonical_user_id(NFD) == NFC
     assert listed(invoke, NFC)[1]["items"][0]["user_id"] == NFC
     assert listed(invoke, NFD)[1]["items"][0]["user_id"] == NFC
-    assert erased_by_body(invoke, {"user_id": NFC}) == (200, {"user_id": NFC, "erased": 1})
+    assert erased_by_body(invoke, {"user_id": NFC}) == (200, {"user_id": NFC, "erased": 1, "runs_erased": 0})
     assert aws.items() == []
 
 
@@ -187,7 +190,7 @@ def test_every_spelling_of_an_id_reaches_the_same_entries(aws, invoke, store, sp
     status, body = listed(invoke, spelling)
     assert status == 200 and {item["run_id"] for item in body["items"]} == {"run-1", "run-2"}
     result = erased_by_body(invoke, {"user_id": spelling}) if route == "body" else erased_by_path(invoke, spelling)
-    assert result == (200, {"user_id": NFC, "erased": 2})
+    assert result == (200, {"user_id": NFC, "erased": 2, "runs_erased": 0})
     assert aws.items() == []
 
 
@@ -197,10 +200,13 @@ def test_entries_saved_before_ids_were_canonical_are_still_reached(aws, invoke, 
     save_raw(store, NFD)
     save_raw(store, " padded ", run_id="run-2")
     assert len(listed(invoke, NFC)[1]["items"]) == 2
-    assert erased_by_body(invoke, {"user_id": NFC}) == (200, {"user_id": NFC, "erased": 2})
+    assert erased_by_body(invoke, {"user_id": NFC}) == (200, {"user_id": NFC, "erased": 2, "runs_erased": 0})
     # Surrounding white space is reached by its exact spelling (the canonical one alone cannot know it).
     assert [item["user_id"] for item in listed(invoke, " padded ")[1]["items"]] == [" padded "]
-    assert erased_by_body(invoke, {"user_id": " padded "}) == (200, {"user_id": "padded", "erased": 1})
+    assert erased_by_body(invoke, {"user_id": " padded "}) == (
+        200,
+        {"user_id": "padded", "erased": 1, "runs_erased": 0},
+    )
     assert aws.items() == []
 
 
@@ -222,7 +228,10 @@ def test_the_longest_id_is_reached_in_its_longest_spelling(aws, invoke, store):
     assert len(decomposed) == 2 * MAX_USER_ID_CHARS
     save(store, canonical)
     assert len(listed(invoke, decomposed)[1]["items"]) == 1
-    assert erased_by_body(invoke, {"user_id": decomposed}) == (200, {"user_id": canonical, "erased": 1})
+    assert erased_by_body(invoke, {"user_id": decomposed}) == (
+        200,
+        {"user_id": canonical, "erased": 1, "runs_erased": 0},
+    )
 
 
 # --- the whole class, as a property -------------------------------------------------------------------
@@ -262,5 +271,5 @@ def test_any_accepted_id_is_listed_and_erased_by_any_spelling(aws, invoke, store
     assert status == 200, body
     assert [item["user_id"] for item in body["items"]] == [canonical]
     result = erased_by_body(invoke, {"user_id": asked}) if route == "body" else erased_by_path(invoke, asked)
-    assert result == (200, {"user_id": canonical, "erased": 1})
+    assert result == (200, {"user_id": canonical, "erased": 1, "runs_erased": 0})
     assert aws.items() == []

@@ -11,6 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentfeedback.core.errors import ValidationFailed
+from agentfeedback.core.ids import end_user_id
+
 
 class _Model(BaseModel):
     # Validators are built on first use, not at import: a cold start builds only the models its request
@@ -50,13 +53,35 @@ class ChatCompletionRequest(_Model):
     stream: bool | None = None
     stream_options: StreamOptions | None = None
     metadata: dict[str, str] | None = None
-    user: str | None = Field(default=None, max_length=256)
+    user: str | None = Field(default=None, max_length=256, description="The end user; binds the feedback token.")
+    safety_identifier: str | None = Field(
+        default=None, max_length=256, description="The end user (OpenAI's successor of `user`); binds the token."
+    )
     n: Literal[1] | None = None
     store: bool | None = None
     response_format: dict[str, Any] | None = None
 
     def unsupported_fields(self) -> list[str]:
         return sorted(self.model_extra or {})
+
+    def end_user(self) -> str | None:
+        """The end user the request names, canonical (core.ids.end_user_id): from `safety_identifier`, `user` or
+        `metadata.user_id`, which must agree where several are sent (ValidationFailed naming them otherwise)."""
+        named = {
+            field: end_user_id(value, field)
+            for field, value in (
+                ("safety_identifier", self.safety_identifier),
+                ("user", self.user),
+                ("metadata.user_id", (self.metadata or {}).get("user_id")),
+            )
+        }
+        users = {field: user for field, user in named.items() if user is not None}
+        if len(set(users.values())) > 1:
+            raise ValidationFailed(
+                f"Invalid request: {', '.join(users)} name different end users; send the end user's id in one of "
+                "them, or the same id in each."
+            )
+        return next(iter(users.values()), None)
 
 
 # Responses are dumped whole, so a field with a default (`refusal: null`) is always sent: the schema requires it.

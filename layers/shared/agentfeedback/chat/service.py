@@ -60,6 +60,7 @@ class ChatCompletions:
         unsupported = request.unsupported_fields()
         if unsupported:
             raise UnsupportedParameter(f"Unsupported parameters: {', '.join(unsupported)}. Remove them and retry.")
+        end_user = request.end_user()  # checked before the model is paid for
         started = time.perf_counter()
         agent_id, model = agent_and_model(request, self._is_known_model)
         messages = [
@@ -100,6 +101,7 @@ class ChatCompletions:
             duration_seconds=duration,
             created_at=utc_now(),
             metadata=dict(request.metadata or {}),
+            end_user=end_user,
         )
         token = self._recorder.record(record)
         return ChatCompletion(

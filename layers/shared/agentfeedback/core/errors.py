@@ -73,11 +73,29 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class BoundToAnotherUser(Forbidden):
+    """A feedback token bound to one end user (its run named them), used for another user_id."""
+
+    code = "token_bound_to_another_user"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This feedback token is bound to the end user its run was made for, and user_id names someone else. "
+            "Leave user_id out (the bound user is assumed) or send that user's id."
+        )
+
+
 # -- what is stored ---------------------------------------------------------------------------------
 
 
 class NotFound(DomainError):
     code = "not_found"
+
+
+class NothingToRetract(NotFound):
+    """A retraction of a vote that does not exist, or was retracted already."""
+
+    code = "nothing_to_retract"
 
 
 class Conflict(DomainError):

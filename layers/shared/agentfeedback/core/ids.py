@@ -63,3 +63,19 @@ def canonical_user_id(user_id: str, field: str = "user_id") -> str:
                 f"(found U+{ord(char):04X})."
             )
     return canonical
+
+
+def end_user_id(value: object, field: str) -> str | None:
+    """The end user a backend names on a run (metadata.user_id, OpenAI's `user`), in canonical form.
+
+    None when absent, null or empty. A string, or a whole number (some backends key users by number, and a web
+    page then sends "42"), becomes canonical_user_id's form; anything else, or an id canonical_user_id refuses,
+    is ValidationFailed (422) naming `field`.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValidationFailed(f"Invalid request: {field}: must be a string (the end user's id), or a whole number.")
+    return canonical_user_id(value, field)

@@ -8,6 +8,7 @@ broken deployment) propagates unchanged, so the handler logs its traceback and a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +46,9 @@ def utc_now() -> str:
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
+
+# BatchGetItem's limit on keys per request (DynamoDB API reference, BatchGetItem).
+_BATCH_GET_KEYS = 100
 
 # Why DynamoDB cancels a transaction item when the cause is load, not the request.
 _BUSY_CANCELLATIONS = frozenset(
@@ -109,6 +113,19 @@ class Query:
     filter: str | None = None
     projection: str | None = None
     newest_first: bool = False
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a checked write (`Table.put_checked`, `update_checked`, `delete_checked`) did, in one round trip.
+
+    applied: whether the condition held and the write happened. before: the whole item as it was just before the
+    write when applied (None: there was none), or as it is now when refused (None: there is none), from DynamoDB's
+    ReturnValues / ReturnValuesOnConditionCheckFailure = ALL_OLD, so a refused write needs no second read.
+    """
+
+    applied: bool
+    before: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -183,6 +200,64 @@ class Table:
         request = self._request(Key=to_item(key), ConditionExpression=condition)
         return self._send(self._client.delete_item, request | _placeholders(names, values)) is not None
 
+    def put_checked(
+        self, item: Mapping[str, Any], *, condition: str, names: Mapping[str, str] | None = None
+    ) -> Written:
+        """PutItem under a condition; Written says whether it held, with the item it replaced or found."""
+        request = self._request(Item=to_item(item), ConditionExpression=condition, ReturnValues="ALL_OLD")
+        return self._send_checked(self._client.put_item, request | _placeholders(names, None))
+
+    def update_checked(
+        self,
+        key: Mapping[str, Any],
+        expression: str,
+        *,
+        condition: str,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> Written:
+        """UpdateItem under a condition; Written says whether it held, with the item as it was before or found."""
+        request = self._request(
+            Key=to_item(key), UpdateExpression=expression, ConditionExpression=condition, ReturnValues="ALL_OLD"
+        )
+        return self._send_checked(self._client.update_item, request | _placeholders(names, values))
+
+    def delete_checked(
+        self,
+        key: Mapping[str, Any],
+        *,
+        condition: str,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> Written:
+        """DeleteItem under a condition; Written says whether it held, with the item it deleted or found."""
+        request = self._request(Key=to_item(key), ConditionExpression=condition, ReturnValues="ALL_OLD")
+        return self._send_checked(self._client.delete_item, request | _placeholders(names, values))
+
+    def get_many(
+        self, keys: Sequence[Mapping[str, Any]], *, consistent: bool = False, attempts: int = 8
+    ) -> list[dict[str, Any]]:
+        """The items with these keys (BatchGetItem, 100 keys a request), in no particular order; missing ones are
+        left out. Keys DynamoDB leaves unprocessed (throttling) are asked again with exponential backoff, up to
+        `attempts` requests per batch, then ServiceUnavailable."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), _BATCH_GET_KEYS):
+            pending: dict[str, Any] = {
+                self.name: {"Keys": [to_item(key) for key in keys[start : start + _BATCH_GET_KEYS]]}
+                | ({"ConsistentRead": True} if consistent else {})
+            }
+            for attempt in range(attempts):
+                response = self._send(self._client.batch_get_item, {"RequestItems": pending})
+                assert response is not None  # a read has no condition to fail
+                found.extend(from_item(item) for item in response.get("Responses", {}).get(self.name, []))
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise ServiceUnavailable("Storage is busy right now; retry shortly.")
+        return found
+
     def put_all(self, puts: Sequence[Put]) -> bool:
         """Write every item or none (one transaction); False when a condition did not hold."""
         transact = [{"Put": self._request(Item=to_item(put.item), ConditionExpression=put.condition)} for put in puts]
@@ -233,6 +308,23 @@ class Table:
             if isinstance(exc, ClientError) and _condition_failed(exc):
                 return None
             raise
+
+    def _send_checked(self, operation: Callable[..., Any], request: dict[str, Any]) -> Written:
+        """A conditional write that reports the item it met (ALL_OLD either way)."""
+        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        try:
+            response = operation(**request)
+        except (ClientError, BotoCoreError) as exc:
+            busy = unavailable(exc)
+            if busy is not None:
+                raise busy from exc
+            if isinstance(exc, ClientError) and _condition_failed(exc):
+                # ReturnValuesOnConditionCheckFailure puts the item in the error response.
+                found = dict(exc.response).get("Item")
+                return Written(applied=False, before=from_item(found) if isinstance(found, dict) and found else None)
+            raise
+        before = response.get("Attributes")
+        return Written(applied=True, before=from_item(before) if before else None)
 
 
 def _placeholders(names: Mapping[str, str] | None, values: Mapping[str, Any] | None) -> dict[str, Any]:

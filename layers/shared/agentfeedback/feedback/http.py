@@ -1,4 +1,4 @@
-"""POST and GET /v1/feedback straight from API Gateway's proxy event: the public function's request path.
+"""POST, GET and DELETE /v1/feedback straight from API Gateway's proxy event: the public function's request path.
 
 No web framework and no pydantic: the public function's cold start is most of its latency for a user who
 clicks once, so it loads only what a vote needs (boto3, the token verifier, Powertools' Logger and Metrics).
@@ -91,7 +91,7 @@ def read_vote(event: Mapping[str, Any], limit: int = MAX_BODY_BYTES) -> Vote:
 
 
 def read_vote_query(event: Mapping[str, Any]) -> VoteQuery:
-    """The read a GET's query asks for; ValidationFailed (or, as for any refusal, 413 or 415) otherwise."""
+    """Whose vote a GET (or DELETE) query names; ValidationFailed (or, as for any refusal, 413 or 415) otherwise."""
     query = query_values(event.get("queryStringParameters"), event.get("multiValueQueryStringParameters"))
     try:
         return parse_vote_query(query)
@@ -122,19 +122,26 @@ class FeedbackApi:
         self._routes: dict[str, Callable[[Mapping[str, Any]], dict[str, str | None]]] = {
             "POST": self._post,
             "GET": self._get,
+            "DELETE": self._delete,
         }
 
     # -- the routes, once the request is checked: also what feedback.openapi's documented routes call --
 
     def submit(self, vote: Vote) -> dict[str, str | None]:
         """Save the vote and count it (metrics, the review log line); the body of the 200."""
-        entry = self._service().submit(vote)
-        record_feedback(self._metrics, entry)
-        return to_response(entry)
+        saved = self._service().submit(vote)
+        record_feedback(self._metrics, saved.entry)
+        return to_response(saved.entry, saved.comment_shown)
 
     def read(self, query: VoteQuery) -> dict[str, str | None]:
         """The saved vote of (run, user); the body of the 200."""
         return self._service().read(query.feedback_token, query.user_id)
+
+    def retract(self, query: VoteQuery) -> dict[str, str | None]:
+        """Take back the vote of (run, user) and count it (metrics, the log line); the body of the 200."""
+        entry = self._service().retract(query.feedback_token, query.user_id)
+        record_feedback(self._metrics, entry)
+        return to_response(entry)
 
     def documented(self) -> APIGatewayRestResolver:
         """These routes as a Powertools resolver typed with the pydantic models (`feedback.openapi`)."""
@@ -177,6 +184,9 @@ class FeedbackApi:
 
     def _get(self, event: Mapping[str, Any]) -> dict[str, str | None]:
         return self.read(read_vote_query(event))
+
+    def _delete(self, event: Mapping[str, Any]) -> dict[str, str | None]:
+        return self.retract(read_vote_query(event))
 
     def _log_refusal(self, error: DomainError) -> None:
         status = status_of(error)

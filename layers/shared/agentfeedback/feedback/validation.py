@@ -25,16 +25,18 @@ _MISSING: Any = object()
 
 # NamedTuples rather than dataclasses: a tenth of the cost to define, which the public cold start pays.
 class Vote(NamedTuple):
-    """A checked POST /v1/feedback body. Unknown fields were ignored; empty comment or user_id mean none."""
+    """A checked POST /v1/feedback body. Unknown fields were ignored; empty comment or user_id mean none;
+    keep_comment keeps the saved comment (comment is then ignored)."""
 
     feedback_token: str
     outcome: str
     comment: str | None = None
     user_id: str | None = None
+    keep_comment: bool = False
 
 
 class VoteQuery(NamedTuple):
-    """A checked GET /v1/feedback query: whose saved vote to read."""
+    """A checked GET or DELETE /v1/feedback query: whose vote to read or retract."""
 
     feedback_token: str
     user_id: str | None = None
@@ -73,6 +75,15 @@ class _Fields:
             self.problems.append(f"{name}: {problem}")
         return value
 
+    def flag(self, name: str) -> Any:
+        """A JSON boolean, False when absent (pydantic's strict bool: no 0, 1, "true" or null)."""
+        value = self._values.get(name, _MISSING)
+        if value is _MISSING:
+            return False
+        if not isinstance(value, bool):
+            self.problems.append(f"{name}: Input should be a valid boolean")
+        return value
+
     def choice(self, name: str, allowed: tuple[str, ...]) -> Any:
         value = self._values.get(name, _MISSING)
         if value is _MISSING:
@@ -91,9 +102,10 @@ def parse_vote(body: object) -> Vote:
     outcome = fields.choice("outcome", OUTCOMES)
     comment = fields.text("comment", MAX_COMMENT_CHARS)
     user_id = fields.text("user_id", MAX_USER_ID_CHARS)
+    keep_comment = fields.flag("keep_comment")
     if fields.problems:
         raise invalid_request(fields.problems)
-    return Vote(feedback_token=token, outcome=outcome, comment=comment, user_id=user_id)
+    return Vote(feedback_token=token, outcome=outcome, comment=comment, user_id=user_id, keep_comment=keep_comment)
 
 
 def query_values(single: Mapping[str, str] | None, multi: Mapping[str, list[str]] | None) -> dict[str, Any]:
@@ -109,7 +121,8 @@ def query_values(single: Mapping[str, str] | None, multi: Mapping[str, list[str]
 
 
 def parse_vote_query(query: Mapping[str, Any]) -> VoteQuery:
-    """The read in a query (from query_values); ValidationFailed naming each offending parameter otherwise."""
+    """The read (or retraction) in a query (from query_values); ValidationFailed naming each offending parameter
+    otherwise."""
     fields = _Fields(query)
     token = fields.text("feedback_token", MAX_TOKEN_CHARS, required=True, min_length=1)
     user_id = fields.text("user_id", MAX_USER_ID_CHARS)

@@ -58,8 +58,8 @@ class ImproveService:
                 tenant, agent_id, wanted, TimeRange(), limit - len(examples), position
             )
             for entry in entries:
-                if not (entry.comment or "").strip():
-                    continue
+                if entry.outcome is None or not (entry.comment or "").strip():
+                    continue  # a retracted vote, or one without a comment
                 # A run expires (RunRetentionDays) before its feedback does: the comment still counts.
                 run = self._runs.get(tenant, entry.run_id)
                 examples.append(

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentfeedback.core.ids import MAX_USER_ID_CHARS
+from agentfeedback.feedback.history import MAX_EVENTS
 from agentfeedback.feedback.models import Outcome
 from agentfeedback.feedback.store import FeedbackEntry
 from agentfeedback.review.comparison import Comparison
@@ -50,6 +51,54 @@ class FeedbackItem(BaseModel):
         )
 
 
+class HistoryEventItem(BaseModel):
+    at: str = Field(description="When, ISO 8601 UTC to the millisecond.")
+    outcome: Outcome | None = Field(description="The outcome the change left; null: the vote was retracted.")
+    comment_changed: bool = Field(description="Whether the comment was set, edited or removed by this change.")
+
+
+class EntryWithHistory(BaseModel):
+    """One (run, user) entry with its change history; a retracted vote's entry too (outcome null)."""
+
+    id: str
+    agent_id: str
+    run_id: str
+    outcome: Outcome | None = Field(description="null when the vote was retracted.")
+    comment: str | None
+    user_id: str | None
+    version: str = Field(description="The agent version id the run used.")
+    created_at: str
+    updated_at: str
+    revision: int = Field(description="How many real changes the entry had: the first vote, then each change.")
+    history: list[HistoryEventItem] = Field(
+        description=f"Oldest first, at most {MAX_EVENTS}: past that, the first event and the latest "
+        f"{MAX_EVENTS - 1} are kept."
+    )
+    dropped_events: int = Field(
+        description="Changes no longer listed (between the first event and the rest): revision - len(history)."
+    )
+
+    @classmethod
+    def from_entry(cls, entry: FeedbackEntry) -> EntryWithHistory:
+        return cls(
+            id=entry.id,
+            agent_id=entry.agent_id,
+            run_id=entry.run_id,
+            outcome=entry.outcome,  # type: ignore[arg-type]
+            comment=entry.comment,
+            user_id=entry.user_id,
+            version=entry.version_id,
+            created_at=entry.created_at,
+            updated_at=entry.updated_at,
+            revision=entry.revision,
+            history=[
+                HistoryEventItem(at=event.at, outcome=event.outcome, comment_changed=event.comment_changed)  # type: ignore[arg-type]
+                for event in entry.history
+            ],
+            dropped_events=entry.dropped_events,
+        )
+
+
 class FeedbackPage(BaseModel):
     items: list[FeedbackItem]
     next_cursor: str | None = Field(
@@ -60,7 +109,7 @@ class FeedbackPage(BaseModel):
 
 class RunFeedback(BaseModel):
     run_id: str
-    items: list[FeedbackItem]
+    items: list[EntryWithHistory] = Field(description="Newest first; retracted votes' entries included.")
 
 
 class RunDetail(BaseModel):
@@ -77,7 +126,8 @@ class RunDetail(BaseModel):
     duration_seconds: float
     created_at: str
     metadata: dict[str, Any]
-    feedback: list[FeedbackItem]
+    erased: bool = Field(description="The run's end user was erased: input, output and metadata are gone.")
+    feedback: list[EntryWithHistory]
 
 
 class SatisfactionInterval(BaseModel):
@@ -116,9 +166,18 @@ class Figures(BaseModel):
         )
 
 
+class Flips(BaseModel):
+    """How the slice's current votes changed their minds (retracted votes left the slice with their flips)."""
+
+    positive_to_negative: int = Field(description="Changes of a vote from positive to negative.")
+    negative_to_positive: int = Field(description="Changes of a vote from negative to positive.")
+    votes: int = Field(description="Votes that flipped at least once, either way.")
+
+
 class VersionFigures(Figures):
     version: str
     last_feedback_at: str | None
+    flips: Flips
 
 
 class DayFigures(Figures):
@@ -152,7 +211,8 @@ class ErasureRequest(BaseModel):
 
 class ErasedUser(BaseModel):
     user_id: str = Field(max_length=MAX_USER_ID_CHARS, description="The end user's id in its canonical form.")
-    erased: int = Field(description="How many feedback entries were deleted.")
+    erased: int = Field(description="How many feedback entries were deleted (each with its history).")
+    runs_erased: int = Field(description="How many of the user's runs had their input, output and metadata erased.")
 
 
 class _Deferred(BaseModel):

@@ -19,11 +19,13 @@ from agentfeedback.review.cursor import decode_cursor, encode_cursor
 from agentfeedback.review.models import (
     ComparedVersion,
     DayFigures,
+    EntryWithHistory,
     ErasedUser,
     FeedbackItem,
     FeedbackPage,
     FeedbackSummary,
     Figures,
+    Flips,
     RunDetail,
     RunFeedback,
     VersionComparison,
@@ -141,18 +143,24 @@ def summarise(
 ) -> FeedbackSummary:
     """Satisfaction per version and per UTC day of the vote, and the share of the window's runs that got feedback.
 
-    A vote counts on the day it was first given (created_at); a changed vote moves, it is not added. A run
-    "got feedback" when at least one vote on it was given in the window.
+    A vote counts on the day it was first given (created_at); a changed vote moves, it is not added; a retracted
+    vote is not counted. A run "got feedback" when at least one vote on it was given in the window. Per version,
+    `flips` sums how the current votes changed their minds (review.models.Flips).
     """
     assert window.since is not None and window.until is not None
     overall = VoteTally()
     per_version: dict[str, VoteTally] = defaultdict(VoteTally)
+    flips: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # to negative, to positive, votes that flipped
     last_vote: dict[str, str] = {}
     per_day: dict[str, VoteTally] = defaultdict(VoteTally)
     rated_runs: set[str] = set()
     for vote in votes:
         overall.add(vote.outcome)
         per_version[vote.version_id].add(vote.outcome)
+        flipped = flips[vote.version_id]
+        flipped[0] += vote.flips_to_negative
+        flipped[1] += vote.flips_to_positive
+        flipped[2] += bool(vote.flips_to_negative or vote.flips_to_positive)
         last_vote[vote.version_id] = max(last_vote.get(vote.version_id, ""), vote.created_at)
         per_day[vote.created_at[:10]].add(vote.outcome)
         rated_runs.add(vote.run_id)
@@ -178,7 +186,13 @@ def summarise(
         of_version = (run for run in run_list if run.version_id == version_id)
         counts = run_counts(of_version) if versions_known else (None, None)
         figures = Figures.of(tally, *counts).model_dump()
-        return VersionFigures(version=version_id, last_feedback_at=last_vote[version_id], **figures)
+        to_negative, to_positive, flipped_votes = flips[version_id]
+        return VersionFigures(
+            version=version_id,
+            last_feedback_at=last_vote[version_id],
+            flips=Flips(positive_to_negative=to_negative, negative_to_positive=to_positive, votes=flipped_votes),
+            **figures,
+        )
 
     by_version = [
         version_figures(version_id, tally)
@@ -280,11 +294,13 @@ class ReviewService:
             duration_seconds=record.duration_seconds,
             created_at=record.created_at,
             metadata=record.metadata,
-            feedback=[FeedbackItem.from_entry(entry) for entry in feedback],
+            erased=record.erased,
+            feedback=[EntryWithHistory.from_entry(entry) for entry in feedback],
         )
 
     def run_feedback(self, tenant: str, agent_id: str, run_id: str) -> RunFeedback:
-        """Every entry of one run, newest first; NotFound for an unknown run without feedback.
+        """Every entry of one run with its history, newest first (retracted votes' entries too); NotFound for an
+        unknown run without feedback.
 
         Run ids are read in any UUID spelling (core.ids.canonical_run_id), as they are stored in one.
         """
@@ -293,7 +309,15 @@ class ReviewService:
         # Feedback outlives its run (runs expire); only an unknown run with no feedback at all is a 404.
         if not entries and self._run_of_agent(tenant, agent_id, run_id) is None:
             raise self._run_not_found(agent_id, run_id)
-        return RunFeedback(run_id=run_id, items=[FeedbackItem.from_entry(entry) for entry in entries])
+        return RunFeedback(run_id=run_id, items=[EntryWithHistory.from_entry(entry) for entry in entries])
+
+    def entry_history(self, tenant: str, agent_id: str, run_id: str, feedback_id: str) -> EntryWithHistory:
+        """One entry of a run, by its public id, with its history; NotFound when the run has no such entry."""
+        run_id = canonical_run_id(run_id)
+        for entry in self._store.run_feedback(tenant, agent_id, run_id):
+            if entry.id == feedback_id:
+                return EntryWithHistory.from_entry(entry)
+        raise NotFound(f"Run {run_id[:128]!r} of agent {agent_id!r} has no feedback entry {feedback_id[:64]!r}.")
 
     def feedback_summary(
         self, tenant: str, agent_id: str, window: Window, version: str | None = None
@@ -335,11 +359,13 @@ class ReviewService:
         )
 
     def erase_user(self, tenant: str, user_id: str) -> ErasedUser:
-        """Delete every feedback entry of one end user in the tenant (all agents), under any spelling of the id
-        (user_id_spellings). Safe to repeat. ValidationFailed (422) for an id no entry can be stored under.
+        """Delete every feedback entry of one end user in the tenant (all agents), each with its history, under any
+        spelling of the id (user_id_spellings); and erase the input, output and metadata of the runs made for
+        them (RunStore.erase_end_user). Safe to repeat. ValidationFailed (422) for an id no entry can be stored
+        under.
 
-        The by_user index is eventually consistent: an entry written a moment ago may be missed; repeating the
-        request then erases it.
+        The by_user indexes are eventually consistent: an entry or run written a moment ago may be missed;
+        repeating the request then erases it.
         """
         store = self._store
         spellings = user_id_spellings(user_id)
@@ -348,6 +374,8 @@ class ReviewService:
             for spelling in spellings
             for key in store.user_entry_keys(tenant, spelling)
         )
+        # Runs store their end user in the canonical form only (they were never stored otherwise).
+        runs_erased = self._runs.erase_end_user(tenant, spellings[0])
         # The user id itself is not logged: that would keep what the request asked to erase.
-        logger.info("end-user feedback erased", extra={"tenant": tenant, "erased": erased})
-        return ErasedUser(user_id=spellings[0], erased=erased)
+        logger.info("end-user feedback erased", extra={"tenant": tenant, "erased": erased, "runs_erased": runs_erased})
+        return ErasedUser(user_id=spellings[0], erased=erased, runs_erased=runs_erased)

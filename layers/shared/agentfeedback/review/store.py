@@ -1,8 +1,9 @@
 """Review reads (and the one erasure) over feedback and runs: every access is a key or an index query.
 
-Indexes used, all declared in template.yaml: FeedbackTable.by_agent_time (an agent's feedback by time),
-FeedbackTable.by_run (one run's feedback), FeedbackTable.by_user (one end user's entries, sparse) and
-RunsTable.by_agent_time (an agent's runs by time). Nothing here scans a table.
+Indexes used, all declared in template.yaml: FeedbackTable.by_agent_time (an agent's current votes by time,
+projecting what the list and the summary read), FeedbackTable.by_run (one run's entries, keys only: the entries
+themselves, with their histories, are then read by key), FeedbackTable.by_user (one end user's entries, sparse,
+keys only) and RunsTable.by_agent_time (an agent's runs by time). Nothing here scans a table.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentfeedback.core.storage import Query, Table
-from agentfeedback.feedback.store import FeedbackEntry
+from agentfeedback.feedback.store import FLIPS_TO_NEGATIVE, FLIPS_TO_POSITIVE, FeedbackEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -48,6 +49,8 @@ class Vote:
     version_id: str
     outcome: str
     created_at: str
+    flips_to_negative: int = 0  # how often this vote changed from positive to negative
+    flips_to_positive: int = 0
 
 
 @dataclass(frozen=True)
@@ -157,24 +160,36 @@ class ReviewStore:
         return entries, FeedbackPosition.of(position) if position is not None else None
 
     def run_feedback(self, tenant: str, agent_id: str, run_id: str) -> list[FeedbackEntry]:
-        """Every entry of one run, newest first (one per user, plus the anonymous slot)."""
+        """Every entry of one run with its history, newest first (one per user, plus the anonymous slot; retracted
+        entries too, with outcome None). by_run projects keys only, so that a change of vote never writes it: the
+        entries are read by key (BatchGetItem, consistent), at most the run's user cap plus one."""
         condition, names, values = _key_condition("tenant_run", f"{tenant}#{run_id}", TimeRange())
-        items = self._feedback_table.query_all(
-            Query(
-                condition,
-                index="by_run",
-                names={**names, "#agent_id": "agent_id"},
-                values={**values, ":agent_id": agent_id},
-                filter="#agent_id = :agent_id",
-                newest_first=True,
-            )
-        )
-        return [FeedbackEntry.from_item(item) for item in items]
+        keys = [
+            {"pk": str(item["pk"])}
+            for item in self._feedback_table.query_all(Query(condition, index="by_run", names=names, values=values))
+        ]
+        items = self._feedback_table.get_many(keys, consistent=True)
+        # The index may lag a moment behind an erasure: what is gone is gone; and a run id is one tenant's.
+        entries = [
+            FeedbackEntry.from_item(item)
+            for item in items
+            if item.get("agent_id") == agent_id and item.get("tenant_run") == f"{tenant}#{run_id}"
+        ]
+        return sorted(entries, key=lambda entry: (entry.created_at, entry.id), reverse=True)
 
     def votes(self, tenant: str, agent_id: str, times: TimeRange, version: str | None = None) -> Iterator[Vote]:
         """The current votes on an agent created in a time range: only what the summary counts is read."""
         condition, names, values = _key_condition("tenant_agent", f"{tenant}#{agent_id}", times)
-        names.update({"#run_id": "run_id", "#version_id": "version_id", "#outcome": "outcome", "#t": "created_at"})
+        names.update(
+            {
+                "#run_id": "run_id",
+                "#version_id": "version_id",
+                "#outcome": "outcome",
+                "#t": "created_at",
+                "#down": FLIPS_TO_NEGATIVE,
+                "#up": FLIPS_TO_POSITIVE,
+            }
+        )
         if version is not None:
             values[":version"] = version
         items = self._feedback_table.query_all(
@@ -184,7 +199,7 @@ class ReviewStore:
                 names=names,
                 values=values,
                 filter="#version_id = :version" if version is not None else None,
-                projection="#run_id, #version_id, #outcome, #t",
+                projection="#run_id, #version_id, #outcome, #t, #down, #up",
             )
         )
         for item in items:
@@ -193,6 +208,8 @@ class ReviewStore:
                 version_id=str(item["version_id"]),
                 outcome=str(item["outcome"]),
                 created_at=str(item["created_at"]),
+                flips_to_negative=int(item.get(FLIPS_TO_NEGATIVE, 0)),
+                flips_to_positive=int(item.get(FLIPS_TO_POSITIVE, 0)),
             )
 
     def runs(self, tenant: str, agent_id: str, times: TimeRange) -> Iterator[RunStamp]:
@@ -213,16 +230,17 @@ class ReviewStore:
         return [str(item["pk"]) for item in items]
 
     def delete_user_entry(self, key: str, tenant: str, user_id: str) -> bool:
-        """Delete one entry if it still belongs to that tenant's user; False if it was already gone."""
-        deleted = self._feedback_table.delete(
+        """Delete one entry (its history with it) if it still belongs to that tenant's user; False if it was
+        already gone. A deleted entry that held a vote gives its place back to the run's user cap."""
+        deleted = self._feedback_table.delete_checked(
             {"pk": key},
             condition="#tenant_user = :tenant_user",
             names={"#tenant_user": "tenant_user"},
             values={":tenant_user": f"{tenant}#{user_id}"},
         )
-        if deleted:
+        if deleted.applied and deleted.before is not None and deleted.before.get("outcome") is not None:
             self._release_user_slot(run_id=key.split("#", 1)[0])
-        return deleted
+        return deleted.applied
 
     def _release_user_slot(self, run_id: str) -> None:
         """Give the erased user's place back to the run's user cap (see FeedbackStore)."""

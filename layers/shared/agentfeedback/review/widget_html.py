@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agentfeedback.review.models import FeedbackItem, RunDetail
+from agentfeedback.review.models import EntryWithHistory, FeedbackItem, RunDetail
 from agentfeedback.review.widget_request import PAGE_ACTION, Clock, WidgetFilters, WidgetRequest
 
 COMMENT_PREVIEW_CHARS = 280
@@ -174,7 +174,7 @@ def _comment_cell(comment: str | None) -> str:
     return f'<td class="fb-comment">{preview}… <a>whole comment</a>{whole}</td>'
 
 
-def _date_cell(item: FeedbackItem, clock: Clock) -> str:
+def _date_cell(item: FeedbackItem | EntryWithHistory, clock: Clock) -> str:
     changed = ""
     if item.revision > 1:
         changed = f'<br><small class="fb-muted">changed {_e(clock.show(item.updated_at))}</small>'
@@ -255,11 +255,13 @@ def _json_block(value: Any) -> str:
     return f"<pre>{_e(text)}</pre>"
 
 
-def _feedback_table(items: Sequence[FeedbackItem], clock: Clock) -> str:
+def _feedback_table(entries: Sequence[FeedbackItem | EntryWithHistory], clock: Clock) -> str:
+    # Current votes only: a retracted vote's entry (outcome null) is kept for its history, not shown here.
+    items = [entry for entry in entries if entry.outcome is not None]
     if not items:
         return '<p class="fb-muted">No feedback on this run.</p>'
     rows = "".join(
-        f"<tr><td>{_outcome(item.outcome)}</td>{_date_cell(item, clock)}"
+        f"<tr><td>{_outcome(item.outcome or '')}</td>{_date_cell(item, clock)}"
         f'<td class="fb-id">{_e(item.user_id) if item.user_id else "anonymous"}</td>'
         f'<td class="fb-comment">{_e(item.comment or "")}</td></tr>'
         for item in items
@@ -292,16 +294,22 @@ def run_html(detail: RunDetail, request: WidgetRequest) -> str:
         + (f"<h3>Instructions</h3><pre>{_e(instructions)}</pre>" if instructions else "")
         + f"<h3>Input</h3>{_json_block(detail.task_input)}"
         + f"<h3>Output</h3>{_json_block(detail.task_output)}"
-        + f"<h3>Feedback ({len(detail.feedback)})</h3>{_feedback_table(detail.feedback, clock)}",
+        + f"<h3>Feedback ({_current(detail.feedback)})</h3>{_feedback_table(detail.feedback, clock)}",
     )
 
 
-def run_feedback_html(run_id: str, items: Sequence[FeedbackItem], request: WidgetRequest, why: str) -> str:
+def _current(entries: Sequence[FeedbackItem | EntryWithHistory]) -> int:
+    return sum(entry.outcome is not None for entry in entries)
+
+
+def run_feedback_html(
+    run_id: str, items: Sequence[FeedbackItem | EntryWithHistory], request: WidgetRequest, why: str
+) -> str:
     """The feedback of a run that is no longer stored (runs expire; feedback stays)."""
     return _frame(
         request.dark,
         f"<h2>Run {_e(run_id)}</h2>{_message('notice', why)}"
-        f"<h3>Feedback ({len(items)})</h3>{_feedback_table(items, request.clock)}",
+        f"<h3>Feedback ({_current(items)})</h3>{_feedback_table(items, request.clock)}",
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentfeedback.core.ids import AGENT_ID_REGEX
+from agentfeedback.core.ids import AGENT_ID_REGEX, end_user_id
 from agentfeedback.runs.registry import Deployment
 
 
@@ -53,9 +53,16 @@ class RunRequest(_Model):
     version: int | str | VersionProperties
     id: str | None = Field(default=None, max_length=64)
     stream: bool | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = Field(
+        default=None,
+        description="Kept with the run. `user_id` names the run's end user: the token is then bound to them.",
+    )
     use_cache: str | None = None
     use_fallback: str | list[str] | None = None
+
+    def end_user(self) -> str | None:
+        """The end user the backend names in metadata.user_id (core.ids.end_user_id): ValidationFailed if invalid."""
+        return end_user_id((self.metadata or {}).get("user_id"), "metadata.user_id")
 
 
 class RunVersion(_Model):

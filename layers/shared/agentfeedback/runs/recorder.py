@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from agentfeedback.runs.store import RunRecord, RunStore
-from agentfeedback.tokens import TokenClaims
+from agentfeedback.tokens import TokenClaims, user_binding
 
 if TYPE_CHECKING:
     from agentfeedback.tokens.signer import TokenSigner
@@ -44,9 +44,16 @@ class RunRecorder:
             return None
         self._note(run, context)
         try:
-            return self._signer.mint(
-                TokenClaims(tenant=run.tenant, agent_id=run.agent_id, run_id=run.run_id, version_id=run.version_id)
+            # A run made for a named end user gets a token bound to them (a digest of run and user, not the id).
+            binding = user_binding(run.run_id, run.end_user) if run.end_user else None
+            claims = TokenClaims(
+                tenant=run.tenant,
+                agent_id=run.agent_id,
+                run_id=run.run_id,
+                version_id=run.version_id,
+                user_binding=binding,
             )
+            return self._signer.mint(claims)
         except Exception:
             logger.exception("feedback token not signed: returning the output without one", extra=context)
             metrics.add_metric(name="TokenFailures", unit=MetricUnit.Count, value=1)

@@ -156,6 +156,7 @@ class AgentRunner:
         self, tenant: str, agent_id: str, schema_id: int, request: RunRequest, deadline: float | None = None
     ) -> RunResponse:
         started = time.perf_counter()
+        end_user = request.end_user()  # checked before the model is paid for
         if request.id is not None:
             validate_run_id(request.id)
             # Checked before the model is paid for; a race after this still cannot overwrite (conditional put).
@@ -197,6 +198,7 @@ class AgentRunner:
             duration_seconds=duration,
             created_at=utc_now(),
             metadata=request.metadata or {},
+            end_user=end_user,
         )
         token = self._recorder.record(record)
         return RunResponse(

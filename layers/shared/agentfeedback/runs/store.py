@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentfeedback.core.errors import Conflict
-from agentfeedback.core.storage import Table
+from agentfeedback.core.storage import Query, Table, utc_now
 from agentfeedback.runs.registry import canonical_json
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ class RunRecord:
     duration_seconds: float
     created_at: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    end_user: str | None = None  # the end user the backend named (canonical), whom the run's token binds
+    erased: bool = False  # the end user was erased: input, output and metadata are gone (RunStore.erase_end_user)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> RunRecord:
@@ -79,6 +81,8 @@ class RunRecord:
             duration_seconds=float(item["duration_seconds"]),
             created_at=str(item["created_at"]),
             metadata=loads("metadata") if "metadata" in item else {},
+            end_user=item.get("end_user"),
+            erased="erased_at" in item,
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -106,6 +110,10 @@ class RunRecord:
             "created_at": self.created_at,
             "metadata": metadata,
             "metadata_truncated": metadata_truncated,
+            # The public function reads end_user (and only it) to know whom a bound token speaks for; tenant_user
+            # keys the sparse by_user index, through which erasing an end user finds their runs.
+            "end_user": self.end_user,
+            "tenant_user": f"{self.tenant}#{self.end_user}" if self.end_user else None,
         }
 
 
@@ -131,3 +139,40 @@ class RunStore:
         if not item or item["tenant"] != tenant:
             return None
         return RunRecord.from_item(item)
+
+    def erase_end_user(self, tenant: str, user_id: str) -> int:
+        """Erase what one end user's runs in the tenant hold of them; return how many runs were erased.
+
+        Input, output and metadata become null, null and {} and the end user is removed (so the run leaves the
+        by_user index); the run stays, with its version, cost and duration, which review counts. Safe to repeat
+        (a second call finds nothing). The runs are found through the sparse RunsTable.by_user index, which is
+        eventually consistent: a run stored a moment ago may be missed, and a repeated request then erases it.
+        """
+        owner = f"{tenant}#{user_id}"
+        found = self._table.query_all(
+            Query("#owner = :owner", index="by_user", names={"#owner": "tenant_user"}, values={":owner": owner})
+        )
+        run_ids = [str(item["run_id"]) for item in found]
+        erased = 0
+        for run_id in run_ids:
+            written = self._table.update_checked(
+                {"run_id": run_id},
+                "SET #input = :null, #output = :null, #metadata = :empty, #erased_at = :now, "
+                "#input_truncated = :false, #output_truncated = :false, #metadata_truncated = :false "
+                "REMOVE #end_user, #owner",
+                condition="#owner = :owner",
+                names={
+                    "#input": "task_input",
+                    "#output": "task_output",
+                    "#metadata": "metadata",
+                    "#erased_at": "erased_at",
+                    "#input_truncated": "task_input_truncated",
+                    "#output_truncated": "task_output_truncated",
+                    "#metadata_truncated": "metadata_truncated",
+                    "#end_user": "end_user",
+                    "#owner": "tenant_user",
+                },
+                values={":null": "null", ":empty": "{}", ":now": utc_now(), ":false": False, ":owner": owner},
+            )
+            erased += written.applied
+        return erased

@@ -1,6 +1,7 @@
 """Feedback tokens: `fb_` + a compact ES256 JWS bound to one run, rooted in the stack's KMS key.
 
-- `claims`: what a token says (tenant, agent, run, version, `iat`, `exp`) and its JWT payload.
+- `claims`: what a token says (tenant, agent, run, version, the optional end-user binding `usr`, `iat`,
+  `exp`) and its JWT payload.
 - `delegation`: a P-256 key made in memory by a run or chat container, certified once by KMS (`Sign`) for an
   hour; tokens are signed with it and carry the compact delegation (ARCHITECTURE.md has the threat model).
 - `signer`: `TokenSigner` (run and chat functions, which hold `kms:Sign`).
@@ -11,6 +12,6 @@ PyJWT and cryptography load on the first signature or verification, never at imp
 name claims or limits (review) never pay for them, and the feedback function's cold start stays lean.
 """
 
-from agentfeedback.tokens.claims import MAX_TOKEN_CHARS, TOKEN_PREFIX, TokenClaims
+from agentfeedback.tokens.claims import MAX_TOKEN_CHARS, TOKEN_PREFIX, TokenClaims, binds_user, user_binding
 
-__all__ = ["MAX_TOKEN_CHARS", "TOKEN_PREFIX", "TokenClaims"]
+__all__ = ["MAX_TOKEN_CHARS", "TOKEN_PREFIX", "TokenClaims", "binds_user", "user_binding"]

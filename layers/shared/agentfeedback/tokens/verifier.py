@@ -144,5 +144,5 @@ class TokenVerifier:
             self._headers[segment] = (key, delegation)
         try:
             return claims_from_payload(payload)
-        except (KeyError, ValueError):
+        except (KeyError, TypeError, ValueError):
             raise InvalidFeedbackToken("its contents do not check out") from None
