@@ -9,6 +9,30 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from feedbackctl.commands import agents, compare, completion, erase, export, improve, keys, mcp, review, versions
+from feedbackctl.commands import (
+    agents,
+    compare,
+    completion,
+    erase,
+    export,
+    history,
+    improve,
+    keys,
+    mcp,
+    review,
+    versions,
+)
 
-MODULES: tuple[ModuleType, ...] = (review, export, erase, agents, versions, improve, compare, keys, mcp, completion)
+MODULES: tuple[ModuleType, ...] = (
+    review,
+    export,
+    history,
+    erase,
+    agents,
+    versions,
+    improve,
+    compare,
+    keys,
+    mcp,
+    completion,
+)

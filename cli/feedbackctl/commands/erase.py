@@ -41,9 +41,11 @@ def erase_user_command(user_id: str, tenant: str, yes: bool, api_url: str | None
         raise NothingErased(1)
     # The id travels in the body: a path cannot carry every id (`.` and `..` segments are dropped on the way).
     result = client.post(path("v1", tenant, "feedback", "erasures"), {"user_id": user_id})
-    erased = result["erased"]
+    erased, runs = result["erased"], result.get("runs_erased", 0)
     entries = "entry" if erased == 1 else "entries"
-    output.say(f"Erased {erased} feedback {entries} of end user {result['user_id']!r} in {where}.")
+    # Entries go with their histories; runs made for the user keep their ids and costs, not what they said.
+    run_text = f" and the input and output of {runs} run{'' if runs == 1 else 's'}" if runs else ""
+    output.say(f"Erased {erased} feedback {entries}{run_text} of end user {result['user_id']!r} in {where}.")
 
 
 COMMANDS = [erase_user_command]
