@@ -64,7 +64,8 @@ def test_logs_of_posts_reviews_and_erasure_hold_neither_comment_nor_user_id(stac
     post({**vote, "feedback_token": "fb_forged.token.value"}, 401)  # refused: forged token
     post({**vote, "user_id": USER_ID + "\u202e"}, 422)  # refused: a text-direction character
     read = requests.get(f"{base}/v1/feedback", params={"feedback_token": token, "user_id": USER_ID}, timeout=TIMEOUT)
-    assert read.json()["comment"] == COMMENT
+    # An unbound token reads the outcome only (issue 12); the comment stays in the table.
+    assert read.status_code == 200 and read.json()["outcome"] == "positive" and read.json().get("comment") is None
 
     listed = requests.get(
         f"{base}/v1/_/agents/{agent}/feedback", params={"user_id": USER_ID}, headers=auth, timeout=TIMEOUT
