@@ -56,9 +56,9 @@ def test_history_json_is_the_api_answer_and_an_entry_can_be_asked_alone(gateway,
     assert status == 0 and json.loads(out)["items"] == [entry]
 
 
-def test_history_of_a_run_without_feedback_says_so_and_an_unknown_entry_exits_1(gateway, store, capsys):
-    status, out, _ = run_cli(capsys, "history", RUN, "--agent", AGENT)
-    assert (status, out) == (0, "No feedback on this run.\n")
+def test_an_unknown_run_or_entry_exits_1_with_the_apis_message(gateway, store, capsys):
+    status, out, err = run_cli(capsys, "history", RUN, "--agent", AGENT)
+    assert (status, out) == (1, "") and RUN in err
     vote(store, RUN, "ana", "positive", DAY)
     status, _, err = run_cli(capsys, "history", RUN, "--agent", AGENT, "--entry", "no-such-entry")
     assert status == 1 and err.strip()
