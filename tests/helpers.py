@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -191,3 +192,24 @@ def emf_metric(output: str, name: str) -> float:
             value = document[name]
             total += sum(value) if isinstance(value, list) else value
     return total
+
+
+def stamp(moment: datetime) -> str:
+    """A stored timestamp: ISO 8601 UTC to the microsecond (2026-11-02T09:00:00.000000Z)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def vote(
+    store: Any,
+    run_id: str,
+    user_id: str | None,
+    outcome: str,
+    at: datetime | str,
+    comment: str | None = None,
+    version: str = "v1",
+    agent: str = "support-bot",
+    tenant: str = "acme",
+) -> Any:
+    """Save a vote straight through a feedback.store.FeedbackStore, as the public function would, at `at`."""
+    claims = TokenClaims(tenant=tenant, agent_id=agent, run_id=run_id, version_id=version)
+    return store.save(claims, user_id, outcome, comment, now=stamp(at) if isinstance(at, datetime) else at)

@@ -16,9 +16,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from feedbackctl.main import main
 
-from agentfeedback.tokens import TokenClaims
 from local.template import api_routes, load_template
 from tests.helpers import FakeContext, load_event, load_handler
+from tests.helpers import vote as vote  # re-exported: the CLI tests write votes as the other review tests do
 
 ROOT = Path(__file__).resolve().parents[3]
 KEY = "afk_test_key_of_acme"
@@ -117,11 +117,6 @@ class GatewayServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-def vote(store, run_id, user_id, outcome, at, comment=None, version="v1", agent=AGENT, tenant="acme"):
-    claims = TokenClaims(tenant=tenant, agent_id=agent, run_id=run_id, version_id=version)
-    return store.save(claims, user_id, outcome, comment, now=at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -11,13 +11,10 @@ from agentfeedback.feedback.store import FeedbackStore
 from agentfeedback.mcp.backend import ServiceBackend
 from agentfeedback.runs.store import RunRecord, RunStore
 from agentfeedback.tokens import TokenClaims
+from tests.helpers import stamp
 
 AGENT = "support-bot"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Data:

@@ -15,8 +15,7 @@ import yaml
 from agentfeedback.feedback.store import FeedbackStore
 from agentfeedback.review.widget_html import COMMENT_PREVIEW_CHARS
 from agentfeedback.runs.store import RunRecord, RunStore
-from agentfeedback.tokens import TokenClaims
-from tests.helpers import ROOT, FakeContext, load_handler
+from tests.helpers import ROOT, FakeContext, load_handler, stamp, vote
 
 AGENT = "support-bot"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -34,10 +33,6 @@ HOSTILE = [
 ]
 
 
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 @pytest.fixture(autouse=True)
 def no_scans(aws, monkeypatch):
     from agentfeedback import composition
@@ -51,11 +46,6 @@ def no_scans(aws, monkeypatch):
 @pytest.fixture
 def store(aws):
     return FeedbackStore(aws.dynamodb, "FeedbackTable")
-
-
-def vote(store, run_id, user_id, outcome, at, comment=None, version="v1", agent=AGENT, tenant="acme"):
-    claims = TokenClaims(tenant=tenant, agent_id=agent, run_id=run_id, version_id=version)
-    return store.save(claims, user_id, outcome, comment, now=stamp(at))
 
 
 def event(name: str, **top: Any) -> dict[str, Any]:

@@ -16,15 +16,10 @@ from agentfeedback.review import store as review_store
 from agentfeedback.review.cursor import encode_cursor
 from agentfeedback.review.store import FeedbackPosition
 from agentfeedback.runs.store import RunRecord, RunStore
-from agentfeedback.tokens import TokenClaims
-from tests.helpers import load_event
+from tests.helpers import load_event, stamp, vote
 
 AGENT = "support-bot"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @pytest.fixture(autouse=True)
@@ -45,11 +40,6 @@ def store(aws):
 @pytest.fixture
 def runs(aws):
     return RunStore(aws.dynamodb, "RunsTable", retention_days=90)
-
-
-def vote(store, run_id, user_id, outcome, at, comment=None, version="v1", agent=AGENT, tenant="acme"):
-    claims = TokenClaims(tenant=tenant, agent_id=agent, run_id=run_id, version_id=version)
-    return store.save(claims, user_id, outcome, comment, now=stamp(at) if isinstance(at, datetime) else at)
 
 
 def record_run(runs, run_id, at, version="v1", agent=AGENT, tenant="acme"):
