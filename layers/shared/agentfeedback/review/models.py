@@ -23,6 +23,22 @@ FIGURE_DECIMALS = 4
 MAX_SENT_USER_ID_CHARS = 4 * MAX_USER_ID_CHARS
 
 
+def _entry_fields(entry: FeedbackEntry) -> dict[str, Any]:
+    """The fields FeedbackItem and EntryWithHistory share, from a stored entry (pydantic checks the outcome)."""
+    return {
+        "id": entry.id,
+        "agent_id": entry.agent_id,
+        "run_id": entry.run_id,
+        "outcome": entry.outcome,
+        "comment": entry.comment,
+        "user_id": entry.user_id,
+        "version": entry.version_id,
+        "created_at": entry.created_at,
+        "updated_at": entry.updated_at,
+        "revision": entry.revision,
+    }
+
+
 class FeedbackItem(BaseModel):
     id: str
     agent_id: str
@@ -37,18 +53,7 @@ class FeedbackItem(BaseModel):
 
     @classmethod
     def from_entry(cls, entry: FeedbackEntry) -> FeedbackItem:
-        return cls(
-            id=entry.id,
-            agent_id=entry.agent_id,
-            run_id=entry.run_id,
-            outcome=entry.outcome,  # type: ignore[arg-type]
-            comment=entry.comment,
-            user_id=entry.user_id,
-            version=entry.version_id,
-            created_at=entry.created_at,
-            updated_at=entry.updated_at,
-            revision=entry.revision,
-        )
+        return cls(**_entry_fields(entry))
 
 
 class HistoryEventItem(BaseModel):
@@ -81,16 +86,7 @@ class EntryWithHistory(BaseModel):
     @classmethod
     def from_entry(cls, entry: FeedbackEntry) -> EntryWithHistory:
         return cls(
-            id=entry.id,
-            agent_id=entry.agent_id,
-            run_id=entry.run_id,
-            outcome=entry.outcome,  # type: ignore[arg-type]
-            comment=entry.comment,
-            user_id=entry.user_id,
-            version=entry.version_id,
-            created_at=entry.created_at,
-            updated_at=entry.updated_at,
-            revision=entry.revision,
+            **_entry_fields(entry),
             history=[
                 HistoryEventItem(at=event.at, outcome=event.outcome, comment_changed=event.comment_changed)  # type: ignore[arg-type]
                 for event in entry.history
