@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from agentfeedback import composition
 from agentfeedback.chat.models import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, UsageChunk
 from agentfeedback.chat.service import stream_chunks
+from agentfeedback.core.http_api import MAX_RUN_BODY_BYTES
 from agentfeedback.core.resolver import (
     ApiResolver,
     caller_tenant,
@@ -20,7 +21,7 @@ from agentfeedback.core.resolver import (
 
 logger = Logger()
 metrics = Metrics()
-app = ApiResolver()
+app = ApiResolver(max_body_bytes=MAX_RUN_BODY_BYTES)
 install_error_handlers(app, logger)
 
 

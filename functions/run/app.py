@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentfeedback import composition
+from agentfeedback.core.http_api import MAX_RUN_BODY_BYTES
 from agentfeedback.core.ids import AGENT_ID_REGEX
 from agentfeedback.core.resolver import (
     AgentIdPath,
@@ -41,7 +42,7 @@ from agentfeedback.runs.registry import Deployment, stable_uid
 
 logger = Logger()
 metrics = Metrics()
-app = ApiResolver()
+app = ApiResolver(max_body_bytes=MAX_RUN_BODY_BYTES)
 install_error_handlers(app, logger)
 
 SchemaId = Annotated[int, Path(ge=1)]

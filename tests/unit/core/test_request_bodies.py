@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentfeedback.core.errors import InvalidJson
-from agentfeedback.core.http_api import MAX_JSON_DEPTH, MAX_NUMBER_CHARS, parse_json_object
+from agentfeedback.core.http_api import (
+    MAX_BODY_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_NUMBER_CHARS,
+    MAX_RUN_BODY_BYTES,
+    parse_json_object,
+)
 from tests.helpers import load_event
 
 # (function, event file) of every route whose request has a body.
@@ -70,6 +76,35 @@ def test_an_action_route_takes_no_body_or_a_json_object(aws, invoke, function, e
         assert status == 404 and body["error"]["code"] == "not_found", body
     else:
         assert status == 400 and body["error"]["code"] == "invalid_json" and mentions in body["error"]["message"]
+
+
+# The largest body each function takes (core.http_api): run and chat carry inputs, messages and schemas.
+BODY_LIMITS = {
+    "feedback": MAX_BODY_BYTES,
+    "run": MAX_RUN_BODY_BYTES,
+    "chat": MAX_RUN_BODY_BYTES,
+    "review": MAX_BODY_BYTES,
+}
+
+
+@pytest.mark.parametrize(("function", "event_file"), BODY_ROUTES, ids=[f"{f}:{e}" for f, e in BODY_ROUTES])
+def test_a_body_past_its_functions_limit_is_413_even_when_its_fields_are_valid(aws, invoke, function, event_file):
+    event = load_event(event_file)
+    body = json.loads(event["body"])
+    body["padding"] = "x" * BODY_LIMITS[function]  # an extra field some routes would otherwise ignore
+    before = stored_items(aws)
+    status, _, answer = invoke(function, load_event(event_file, body=json.dumps(body)))
+    assert status == 413 and answer["error"]["code"] == "payload_too_large", answer
+    assert stored_items(aws) == before
+
+
+def test_a_run_body_over_16_kib_within_the_run_limit_is_judged_by_its_fields(aws, invoke):
+    event = load_event("run/run_agent.json")
+    body = json.loads(event["body"])
+    del body["task_input"]
+    body["metadata"] = {"note": "x" * (2 * MAX_BODY_BYTES)}
+    status, _, answer = invoke("run", load_event("run/run_agent.json", body=json.dumps(body)))
+    assert status == 422 and "task_input" in answer["error"]["message"], answer
 
 
 @pytest.mark.parametrize("content_type", ["Application/JSON", "APPLICATION/json; charset=UTF-8", "application/json"])

@@ -37,6 +37,9 @@ from agentfeedback.core.errors import (
 
 # The largest request body any route accepts; API Gateway's own limit (10 MB) is far above it.
 MAX_BODY_BYTES = 16 * 1024
+# Run and chat requests carry task inputs, messages and schemas: up to runs.store.MAX_STORED_BYTES each (150 KB)
+# and runs.schemas.MAX_SCHEMA_BYTES (64 KiB); 1 MiB bounds them well under API Gateway's 10 MB.
+MAX_RUN_BODY_BYTES = 1024 * 1024
 # The one media type request bodies may have (parameters such as charset aside).
 JSON_MEDIA_TYPE = "application/json"
 # What a body that is not a JSON object is told (in a ValidationFailed).

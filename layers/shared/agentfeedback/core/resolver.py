@@ -124,16 +124,17 @@ class ApiResolver(APIGatewayRestResolver):
     media types compared case-insensitively, and bodies parsed by the one parser with its limits (depth,
     number length, a JSON object, no NaN or Infinity), so a bad body is a 400 on every route."""
 
-    def __init__(self, allowed_origins: tuple[str, ...] = (), max_body_bytes: int | None = None) -> None:
+    def __init__(self, allowed_origins: tuple[str, ...] = (), max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        """`max_body_bytes`: the largest body any route takes (413 past it, before validation)."""
         super().__init__(enable_validation=True, cors=cors_config(allowed_origins) if allowed_origins else None)
         self._allowed_origins = allowed_origins
-        self._max_body_bytes = max_body_bytes
+        self.max_body_bytes = max_body_bytes
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         event = with_canonical_media_type(dict(event))
         # An unknown route is a 404 whatever its body; the body rules are for requests a route will take.
         takes_body = self._route_takes_body(event)
-        refused = body_refusal(event, self._max_body_bytes, takes_body) if takes_body is not None else None
+        refused = body_refusal(event, self.max_body_bytes, takes_body) if takes_body is not None else None
         if refused is None:
             vary = {"Vary": "Origin"} if self._allowed_origins and "*" not in self._allowed_origins else {}
             return with_standard_headers(super().resolve(event, context), vary)
@@ -189,7 +190,8 @@ def validation_error(
                 NOT_AN_OBJECT if field == "request body" else f"{field}: {error.get('msg', 'invalid value')}"
             )
         found = invalid_request(problems)
-    return request_refusal(found, body_size(app), app.current_event.headers.get("content-type"))
+    limit = app.max_body_bytes if isinstance(app, ApiResolver) else MAX_BODY_BYTES
+    return request_refusal(found, body_size(app), app.current_event.headers.get("content-type"), limit)
 
 
 def caller_tenant(app: APIGatewayRestResolver, path_tenant: str) -> str:
