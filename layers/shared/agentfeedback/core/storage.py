@@ -8,6 +8,7 @@ broken deployment) propagates unchanged, so the handler logs its traceback and a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -113,10 +114,28 @@ class Query:
 
 @dataclass(frozen=True)
 class Put:
-    """One item of a transaction (`Table.put_all`), written only if its condition, if any, holds."""
+    """One item of a transaction (`Table.put_all`, `Table.write_all`), written only if its condition, if any, holds."""
 
     item: Mapping[str, Any]
     condition: str | None = None
+
+
+@dataclass(frozen=True)
+class Update:
+    """One update of a transaction (`Table.write_all`): DynamoDB's update expression on one key, under a condition
+    if any; `names` and `values` fill the placeholders of both."""
+
+    key: Mapping[str, Any]
+    expression: str
+    condition: str | None = None
+    names: Mapping[str, str] | None = None
+    values: Mapping[str, Any] | None = None
+
+
+# DynamoDB's limits: TransactWriteItems takes at most 100 actions, BatchGetItem at most 100 keys.
+MAX_TRANSACTION_WRITES = 100
+MAX_BATCH_KEYS = 100
+_BATCH_GET_ATTEMPTS = 5
 
 
 class Table:
@@ -187,6 +206,63 @@ class Table:
         """Write every item or none (one transaction); False when a condition did not hold."""
         transact = [{"Put": self._request(Item=to_item(put.item), ConditionExpression=put.condition)} for put in puts]
         return self._send(self._client.transact_write_items, {"TransactItems": transact}) is not None
+
+    def write_all(self, writes: Sequence[Put | Update]) -> list[int]:
+        """Apply every write or none (one transaction of at most MAX_TRANSACTION_WRITES, each on another item).
+
+        Returns the positions of the writes whose condition did not hold: empty when everything was written,
+        otherwise nothing was. A transaction cancelled only because another one held an item, or by
+        throttling, raises ServiceUnavailable like any busy call.
+        """
+        if len(writes) > MAX_TRANSACTION_WRITES:
+            raise ValueError(f"a transaction takes at most {MAX_TRANSACTION_WRITES} writes, got {len(writes)}")
+        actions = [self._transact_action(write) for write in writes]
+        try:
+            self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+        except (ClientError, BotoCoreError) as exc:
+            busy = unavailable(exc)
+            if busy is not None:
+                raise busy from exc
+            if isinstance(exc, ClientError) and _condition_failed(exc):
+                reasons = exc.response.get("CancellationReasons") or []
+                failed = [
+                    index for index, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"
+                ]
+                # Without per-item reasons every write is suspect.
+                return failed or list(range(len(writes)))
+            raise
+        return []
+
+    def _transact_action(self, write: Put | Update) -> dict[str, Any]:
+        if isinstance(write, Put):
+            return {"Put": self._request(Item=to_item(write.item), ConditionExpression=write.condition)}
+        request = self._request(
+            Key=to_item(write.key), UpdateExpression=write.expression, ConditionExpression=write.condition
+        )
+        return {"Update": request | _placeholders(write.names, write.values)}
+
+    def get_many(self, keys: Sequence[Mapping[str, Any]], *, consistent: bool = False) -> list[dict[str, Any]]:
+        """The items that exist among these keys, in no particular order (BatchGetItem, MAX_BATCH_KEYS a request).
+
+        Keys DynamoDB leaves unprocessed (throttling) are asked again with backoff; ServiceUnavailable when some
+        are still unread after that.
+        """
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), MAX_BATCH_KEYS):
+            batch = [to_item(key) for key in keys[start : start + MAX_BATCH_KEYS]]
+            pending: dict[str, Any] = {self.name: {"Keys": batch, "ConsistentRead": consistent}}
+            for attempt in range(_BATCH_GET_ATTEMPTS):
+                if attempt:
+                    time.sleep(0.05 * 2**attempt)
+                response = self._send(self._client.batch_get_item, {"RequestItems": pending})
+                assert response is not None  # a read has no condition to fail
+                found += [from_item(item) for item in response.get("Responses", {}).get(self.name, [])]
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+            if pending:
+                raise ServiceUnavailable("Storage is busy right now; nothing was changed; retry shortly.")
+        return found
 
     def query(self, query: Query, *, limit: int | None = None, start: Mapping[str, Any] | None = None) -> Page:
         """One page of items in sort-key order (descending with newest_first), from `start` if given.
