@@ -237,6 +237,8 @@ REVIEW_ROUTES = {
     ("GET", "/v1/{tenant}/agents/{agent_id}/runs/{run_id}/feedback"),
     ("DELETE", "/v1/{tenant}/feedback/users/{user_id}"),
     ("POST", "/v1/{tenant}/feedback/erasures"),
+    ("GET", "/v1/{tenant}/agents/{agent_id}/feedback/aggregates/check"),
+    ("POST", "/v1/{tenant}/agents/{agent_id}/feedback/aggregates/rebuild"),
 }
 
 
@@ -264,25 +266,45 @@ def test_review_function_has_least_privilege():
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         for action in actions:
             grants.setdefault(action, []).extend(json.dumps(resource) for resource in resources)
-    assert set(grants) == {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"}
+    assert set(grants) == {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+    }
     assert "*" not in json.dumps(statements)
+    aggregates = json.dumps({"Fn::GetAtt": ["AggregatesTable", "Arn"]})
     assert sorted(grants["dynamodb:Query"]) == sorted(
-        json.dumps({"Fn::Sub": f"${{{table}.Arn}}/index/{index}"})
-        for table, index in [
-            ("FeedbackTable", "by_agent_time"),
-            ("FeedbackTable", "by_run"),
-            ("FeedbackTable", "by_user"),
-            ("RunsTable", "by_agent_time"),
+        [
+            aggregates,
+            *(
+                json.dumps({"Fn::Sub": f"${{{table}.Arn}}/index/{index}"})
+                for table, index in [
+                    ("FeedbackTable", "by_agent_time"),
+                    ("FeedbackTable", "by_run"),
+                    ("FeedbackTable", "by_user"),
+                    ("RunsTable", "by_agent_time"),
+                ]
+            ),
         ]
     )
     assert grants["dynamodb:GetItem"] == [json.dumps({"Fn::GetAtt": ["RunsTable", "Arn"]})]
-    assert grants["dynamodb:DeleteItem"] == [json.dumps({"Fn::GetAtt": ["FeedbackTable", "Arn"]})]
-    # UpdateItem only gives an erased user's place back to the run's user counter.
-    assert grants["dynamodb:UpdateItem"] == [json.dumps({"Fn::GetAtt": ["FeedbackTable", "Arn"]})]
+    feedback = json.dumps({"Fn::GetAtt": ["FeedbackTable", "Arn"]})
+    # Feedback: DeleteItem erases an end user's entries; UpdateItem gives their places back to the run's user counter.
+    assert sorted(grants["dynamodb:DeleteItem"]) == sorted([feedback, aggregates])
+    assert sorted(grants["dynamodb:UpdateItem"]) == sorted([feedback, aggregates])
+    # The aggregates: summaries read them, a rebuild overwrites a day.
+    assert grants["dynamodb:BatchGetItem"] == grants["dynamodb:PutItem"] == [aggregates]
 
 
 def test_every_index_the_review_code_queries_is_declared_and_none_scans():
-    source = (ROOT / "layers/shared/agentfeedback/review/store.py").read_text()
+    # The review store, and the recount behind the aggregates check and rebuild (served by the review function).
+    source = "\n".join(
+        (ROOT / "layers/shared/agentfeedback" / path).read_text()
+        for path in ("review/store.py", "aggregates/recount.py")
+    )
     assert ".scan(" not in source
     # Every query goes through a core.storage.Table: self._<table>_table.query(Query(<key condition>, index="...")).
     used = set(re.findall(r'self\._(\w+)_table\.query(?:_all)?\(\s*Query\(\s*[^()]*?index="(\w+)"', source))

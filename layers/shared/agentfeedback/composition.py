@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
 
+    from agentfeedback.aggregates.recount import Recounter
+    from agentfeedback.aggregates.store import AggregateStore
+    from agentfeedback.aggregates.stream import StreamAggregator
     from agentfeedback.chat.service import ChatCompletions
     from agentfeedback.feedback.service import FeedbackService
     from agentfeedback.keys.store import ApiKeyStore
@@ -165,6 +168,32 @@ def chat_completions() -> ChatCompletions:
     return ChatCompletions(router.complete, router.is_known, run_recorder())
 
 
+# -- aggregates ---------------------------------------------------------------------------------
+
+
+@_once
+def aggregate_store() -> AggregateStore:
+    from agentfeedback.aggregates.store import AggregateStore
+
+    return AggregateStore(dynamodb(), settings().aggregates_table)
+
+
+@_once
+def stream_aggregator() -> StreamAggregator:
+    from agentfeedback.aggregates.stream import StreamAggregator
+
+    config = settings()
+    return StreamAggregator(aggregate_store(), config.feedback_table, config.runs_table)
+
+
+@_once
+def recounter() -> Recounter:
+    from agentfeedback.aggregates.recount import Recounter
+
+    config = settings()
+    return Recounter(dynamodb(), config.feedback_table, config.runs_table, aggregate_store())
+
+
 # -- review -------------------------------------------------------------------------------------
 
 
@@ -174,5 +203,5 @@ def review_service() -> ReviewService:
     from agentfeedback.review.store import ReviewStore
 
     config = settings()
-    store = ReviewStore(dynamodb(), config.feedback_table, config.runs_table)
-    return ReviewService(store, run_store(), config.run_retention_days)
+    store = ReviewStore(dynamodb(), config.feedback_table)
+    return ReviewService(store, run_store(), config.run_retention_days, aggregate_store(), recounter())

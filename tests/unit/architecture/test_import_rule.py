@@ -19,11 +19,20 @@ RANKS = {
     "tokens": 1,
     "feedback": 2,
     "runs": 3,
+    # Counts per agent, version and day: reads stream images and the tables it recounts, through core only.
+    "aggregates": 3,
     "chat": 4,
     "review": 4,
     "composition": 5,
 }
-HANDLER_FEATURE = {"feedback": "feedback", "run": "runs", "chat": "chat", "review": "review", "authorizer": "keys"}
+HANDLER_FEATURE = {
+    "feedback": "feedback",
+    "run": "runs",
+    "chat": "chat",
+    "review": "review",
+    "authorizer": "keys",
+    "aggregator": "aggregates",
+}
 
 
 def part_of(module: str) -> str:
