@@ -116,7 +116,10 @@ class Figures(BaseModel):
 
 class VersionFigures(Figures):
     version: str
-    last_feedback_at: str | None
+    last_feedback_at: str | None = Field(
+        description="When the latest vote on this version in the window was first given (a vote erased since may "
+        "still be this one)."
+    )
 
 
 class DayFigures(Figures):
@@ -125,8 +128,11 @@ class DayFigures(Figures):
 
 class FeedbackSummary(BaseModel):
     agent_id: str
-    since: str
-    until: str = Field(description="Exclusive end of the window.")
+    since: str = Field(description="Start of the window: midnight UTC of the day `since` falls in.")
+    until: str = Field(
+        description="Exclusive end of the window: `until` rounded up to the next midnight UTC. Summaries count "
+        "whole UTC days."
+    )
     version: str | None = Field(description="The version filter, if any.")
     overall: Figures
     by_version: list[VersionFigures] = Field(description="Most recently rated version first.")
@@ -151,3 +157,47 @@ class ErasureRequest(BaseModel):
 class ErasedUser(BaseModel):
     user_id: str = Field(max_length=MAX_USER_ID_CHARS, description="The end user's id in its canonical form.")
     erased: int = Field(description="How many feedback entries were deleted.")
+
+
+class AggregatesWindow(BaseModel):
+    """`POST .../feedback/aggregates/rebuild`: the days to recount (whole UTC days, as a summary's window)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: str | None = Field(default=None, max_length=40, description="ISO 8601 date or time; default 30 days ago.")
+    until: str | None = Field(default=None, max_length=40, description="ISO 8601 date or time; default now.")
+
+
+class SlotFigures(BaseModel):
+    positive: int
+    negative: int
+    runs: int
+    runs_with_feedback: int
+
+
+class AggregateDifference(BaseModel):
+    day: str = Field(description="UTC day, YYYY-MM-DD.")
+    version: str
+    stored: SlotFigures = Field(description="What the aggregates held.")
+    recounted: SlotFigures = Field(description="What counting the votes and runs again gives.")
+
+
+class AggregatesSweep(BaseModel):
+    agent_id: str
+    since: str = Field(description="Start of the window asked for (midnight UTC).")
+    until: str = Field(description="Exclusive end of the window asked for (midnight UTC).")
+    done_until: str = Field(description="Days from `since` up to this (exclusive) were processed by this call.")
+    next_since: str | None = Field(
+        description="null when the whole window was processed; otherwise call again with this as `since` and the "
+        "same `until` (one call stops before API Gateway's 29-second limit)."
+    )
+    days: int = Field(description="How many days this call processed.")
+
+
+class AggregatesCheck(AggregatesSweep):
+    consistent: bool = Field(description="Whether the processed days' aggregates equal the recount.")
+    differences: list[AggregateDifference]
+
+
+class AggregatesRebuild(AggregatesSweep):
+    corrected: list[AggregateDifference] = Field(description="Slots whose figures the rebuild changed.")

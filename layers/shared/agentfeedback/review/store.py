@@ -1,13 +1,12 @@
 """Review reads (and the one erasure) over feedback and runs: every access is a key or an index query.
 
 Indexes used, all declared in template.yaml: FeedbackTable.by_agent_time (an agent's feedback by time),
-FeedbackTable.by_run (one run's feedback), FeedbackTable.by_user (one end user's entries, sparse) and
-RunsTable.by_agent_time (an agent's runs by time). Nothing here scans a table.
+FeedbackTable.by_run (one run's feedback) and FeedbackTable.by_user (one end user's entries, sparse). Nothing
+here scans a table. Summaries read the aggregates (agentfeedback.aggregates), not the votes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,22 +39,6 @@ class TimeRange:
 
     lowest: str | None = None
     highest: str | None = None
-
-
-@dataclass(frozen=True)
-class Vote:
-    run_id: str
-    version_id: str
-    outcome: str
-    created_at: str
-
-
-@dataclass(frozen=True)
-class RunStamp:
-    run_id: str
-    created_at: str
-    # Only present if RunsTable.by_agent_time projects version_id (KEYS_ONLY does not).
-    version_id: str | None
 
 
 @dataclass(frozen=True)
@@ -96,9 +79,8 @@ def _key_condition(partition: str, value: str, times: TimeRange) -> tuple[str, d
 
 
 class ReviewStore:
-    def __init__(self, client: DynamoDBClient, feedback_table: str, runs_table: str) -> None:
+    def __init__(self, client: DynamoDBClient, feedback_table: str) -> None:
         self._feedback_table = Table(client, feedback_table)
-        self._runs_table = Table(client, runs_table)
 
     def feedback_page(
         self,
@@ -170,39 +152,6 @@ class ReviewStore:
             )
         )
         return [FeedbackEntry.from_item(item) for item in items]
-
-    def votes(self, tenant: str, agent_id: str, times: TimeRange, version: str | None = None) -> Iterator[Vote]:
-        """The current votes on an agent created in a time range: only what the summary counts is read."""
-        condition, names, values = _key_condition("tenant_agent", f"{tenant}#{agent_id}", times)
-        names.update({"#run_id": "run_id", "#version_id": "version_id", "#outcome": "outcome", "#t": "created_at"})
-        if version is not None:
-            values[":version"] = version
-        items = self._feedback_table.query_all(
-            Query(
-                condition,
-                index="by_agent_time",
-                names=names,
-                values=values,
-                filter="#version_id = :version" if version is not None else None,
-                projection="#run_id, #version_id, #outcome, #t",
-            )
-        )
-        for item in items:
-            yield Vote(
-                run_id=str(item["run_id"]),
-                version_id=str(item["version_id"]),
-                outcome=str(item["outcome"]),
-                created_at=str(item["created_at"]),
-            )
-
-    def runs(self, tenant: str, agent_id: str, times: TimeRange) -> Iterator[RunStamp]:
-        """The agent's runs created in a time range, from the runs index (keys and version_id: cheap to read)."""
-        condition, names, values = _key_condition("tenant_agent", f"{tenant}#{agent_id}", times)
-        items = self._runs_table.query_all(Query(condition, index="by_agent_time", names=names, values=values))
-        for item in items:
-            yield RunStamp(
-                run_id=str(item["run_id"]), created_at=str(item["created_at"]), version_id=item.get("version_id")
-            )
 
     def user_entry_keys(self, tenant: str, user_id: str) -> list[str]:
         """Table keys of one end user's entries in a tenant (the by_user index is sparse: no anonymous ones)."""
