@@ -386,6 +386,10 @@ class LocalStack:
         data = f"data in {self._dynamodb.db_dir}" if self._dynamodb.db_dir else "in memory"
         lines += [
             f"  GET     {'/openapi.json':<40} -> the functions' OpenAPI, merged",
+            *(
+                f"  stream  {mapping.table_id + ' stream':<40} -> {mapping.function_id} ({mapping.logical_id})"
+                for mapping in event_source_mappings(self._template)
+            ),
             "",
             f"  DynamoDB Local   {self.dynamodb_endpoint}  ({data}; tables: {', '.join(self.table_names.values())})",
             f"  KMS (moto)       {self.kms_endpoint}  ({', '.join(f'{k}: {v}' for k, v in self.key_arns.items())})",
