@@ -101,7 +101,7 @@ test-web: node_modules/.installed ## Web SDK: type check, unit tests (Vitest) an
 test: lint test-web test-python ## Everything: lint, type checks, cfn-lint, web and Python tests
 
 .PHONY: bench
-bench: install build ## Benchmarks (not part of the tests): cold start, warm feedback, package size, KMS calls, costs, write units, handler overhead, load
+bench: install build ## Benchmarks (not part of the tests): cold start, warm feedback, package size, KMS calls, costs, write units, handler overhead, load, summary latency
 	$(PY) bench/cold_start.py
 	$(PY) bench/warm_feedback.py 2000
 	$(PY) bench/package_size.py
@@ -110,14 +110,19 @@ bench: install build ## Benchmarks (not part of the tests): cold start, warm fee
 	$(PY) bench/write_cost.py
 	$(PY) -W ignore bench/handler_overhead.py 300
 	$(PY) bench/load_feedback.py
+	$(PY) bench/summary_latency.py
 
 .PHONY: load
-load: install ## Load test: concurrent feedback posts at a fresh local stack on 127.0.0.1; fails if anything is lost (ARGS="--posts 5000")
+load: install ## Load test: concurrent posts at a fresh local stack on 127.0.0.1, with the aggregation lag; fails if anything is lost (ARGS="--posts 5000")
 	$(PY) bench/load_feedback.py $(ARGS)
+
+.PHONY: bench-summary
+bench-summary: install ## Summary latency at 2,000 / 20,000 / 100,000 votes, votes path vs aggregates (about 20 minutes)
+	$(PY) bench/summary_latency.py $(ARGS)
 
 .PHONY: fuzz
 fuzz: install ## Longer fuzzing (not in make test): schemathesis on the local stack and the hypothesis properties
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} ODD_EXAMPLES=$${ODD_EXAMPLES:-5000} PROPERTY_EXAMPLES=$${PROPERTY_EXAMPLES:-2000} $(PY) -m pytest -q tests/integration/test_fuzz_schemathesis.py tests/integration/test_fuzz_odd_input.py tests/unit/tokens/test_properties_tokens.py tests/unit/feedback/test_properties_requests.py tests/unit/mcp/test_mcp_properties.py
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} ODD_EXAMPLES=$${ODD_EXAMPLES:-5000} PROPERTY_EXAMPLES=$${PROPERTY_EXAMPLES:-2000} AGGREGATE_EXAMPLES=$${AGGREGATE_EXAMPLES:-400} $(PY) -m pytest -q tests/integration/test_fuzz_schemathesis.py tests/integration/test_fuzz_odd_input.py tests/unit/tokens/test_properties_tokens.py tests/unit/feedback/test_properties_requests.py tests/unit/mcp/test_mcp_properties.py tests/unit/aggregates/test_properties_aggregates.py
 
 .PHONY: format
 format: $(VENV)/.installed ## Reformat the Python code

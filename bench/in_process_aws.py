@@ -26,6 +26,7 @@ def prepare(log_level: str = "ERROR") -> None:
         RUNS_TABLE="RunsTable",
         AGENTS_TABLE="AgentsTable",
         API_KEYS_TABLE="ApiKeysTable",
+        AGGREGATES_TABLE="AggregatesTable",
         ALLOWED_ORIGINS="*",
     )
 

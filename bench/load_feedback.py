@@ -8,6 +8,11 @@ nothing behind. Afterwards the feedback table is scanned (consistent reads) and 
 item per pair that got a 2xx, with the outcome and comment of its last accepted post and
 revision = its number of real changes (an accepted post that repeats the previous one changes nothing).
 
+While the load runs, a probe measures the aggregation lag: twice a second it posts a first vote (a new user on a
+run of an agent of its own) and times, from the answer, until the aggregates count it (DynamoDB Local read every
+10 ms). After the load, the aggregates of the load's own agent must equal the votes stored (how long they take to
+catch up is reported).
+
 Usage:
   python bench/load_feedback.py [--posts 2000] [--concurrency 16] [--runs 50] [--users 20]
   python bench/load_feedback.py --api-url http://127.0.0.1:3000   # the stack of `make local`
@@ -47,7 +52,6 @@ for _path in (str(ROOT), str(ROOT / "layers" / "shared")):
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 TENANT = "load"
-AGENT_ID = "load-agent"
 REQUEST_TIMEOUT_SECONDS = 30
 COMMENTS = ("Spot on", "Wrong city", "Too long", "Helpful, thanks")
 
@@ -71,6 +75,11 @@ class Plan:
     prefix: str
     run_ids: list[str]
     tasks: list[list[Post]]
+
+    @property
+    def agent_id(self) -> str:
+        """An agent of this run's own, so that its aggregates count this load and nothing else."""
+        return self.prefix.rstrip("-")
 
     @property
     def posts(self) -> int:
@@ -108,8 +117,9 @@ class Target:
     """A running stack: its HTTP base URL, a token minter, and a reader of its feedback table."""
 
     base_url: str
-    mint: Callable[[str], str]  # run_id -> feedback token
+    mint: Callable[[str, str], str]  # (run_id, agent_id) -> feedback token
     scan: Callable[[str], list[dict[str, Any]]]  # run id prefix -> raw DynamoDB items
+    aggregates: Callable[[str], tuple[int, int]]  # agent_id -> (positive, negative) current votes it counts
 
 
 def _require_loopback(url: str) -> None:
@@ -137,12 +147,33 @@ def _scanner(dynamodb: Any, table: str) -> Callable[[str], list[dict[str, Any]]]
     return scan
 
 
-def _minter(kms: Any, settings: Any) -> Callable[[str], str]:
+def _minter(kms: Any, settings: Any) -> Callable[[str, str], str]:
     from agentfeedback.tokens import TokenClaims
     from agentfeedback.tokens.signer import TokenSigner
 
     signer = TokenSigner(kms, settings.token_key_id, settings.token_lifetime_days, settings.stack_name)
-    return lambda run_id: signer.mint(TokenClaims(tenant=TENANT, agent_id=AGENT_ID, run_id=run_id, version_id="1"))
+    return lambda run_id, agent_id: signer.mint(
+        TokenClaims(tenant=TENANT, agent_id=agent_id, run_id=run_id, version_id="1")
+    )
+
+
+def _aggregates(dynamodb: Any, table: str) -> Callable[[str], tuple[int, int]]:
+    """The agent's current votes as the aggregates count them (its counts items, every day)."""
+
+    def read(agent_id: str) -> tuple[int, int]:
+        response = dynamodb.query(
+            TableName=table,
+            ConsistentRead=True,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :day)",
+            ExpressionAttributeValues={":pk": {"S": f"{TENANT}#{agent_id}"}, ":day": {"S": "day#"}},
+        )
+        items = response["Items"]
+        return (
+            sum(int(item.get("positive", {}).get("N", 0)) for item in items),
+            sum(int(item.get("negative", {}).get("N", 0)) for item in items),
+        )
+
+    return read
 
 
 def target_from_stack(stack: Any) -> Target:
@@ -154,6 +185,7 @@ def target_from_stack(stack: Any) -> Target:
         base_url=stack.base_url,
         mint=_minter(stack.kms_client(), settings),
         scan=_scanner(stack.dynamodb_client(), settings.feedback_table),
+        aggregates=_aggregates(stack.dynamodb_client(), settings.aggregates_table),
     )
 
 
@@ -174,6 +206,7 @@ def target_from_state(state: dict[str, Any], api_url: str | None = None) -> Targ
         base_url=base_url,
         mint=_minter(kms, settings),
         scan=_scanner(dynamodb, settings.feedback_table),
+        aggregates=_aggregates(dynamodb, settings.aggregates_table),
     )
 
 
@@ -224,7 +257,7 @@ class _Client:
 
 def fire(target: Target, plan: Plan, concurrency: int, time_limit_seconds: float) -> tuple[list[Result], float, int]:
     """Send the plan; return the results, the elapsed seconds and how many posts the time limit left unsent."""
-    tokens = {run_id: target.mint(run_id) for run_id in plan.run_ids}
+    tokens = {run_id: target.mint(run_id, plan.agent_id) for run_id in plan.run_ids}
     client = _Client(target.base_url)
     results: list[Result] = []
     lock = threading.Lock()
@@ -263,6 +296,44 @@ def fire(target: Target, plan: Plan, concurrency: int, time_limit_seconds: float
     return results, time.perf_counter() - started, unsent
 
 
+@dataclass
+class LagProbe:
+    """Posts a first vote now and then while the load runs, and times each until the aggregates count it."""
+
+    target: Target
+    agent_id: str
+    interval_seconds: float = 0.5
+    timeout_seconds: float = 30.0
+    lags_ms: list[float] = field(default_factory=list)
+    unseen: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        client = _Client(self.target.base_url)
+        counted = 0
+        token = ""
+        while not self.stop.is_set():
+            if counted % 500 == 0:  # well under the run's user cap
+                # Its runs stay out of the load's run-id prefix (the load's check reads that prefix).
+                token = self.target.mint(f"probe-{self.agent_id}-{counted // 500}", self.agent_id)
+            body = {"feedback_token": token, "outcome": "positive", "user_id": f"probe-{counted}"}
+            status, _ = client.post(json.dumps(body).encode())
+            answered = time.perf_counter()
+            if status != 200:
+                self.stop.wait(self.interval_seconds)
+                continue
+            counted += 1
+            while self.target.aggregates(self.agent_id)[0] < counted:
+                if time.perf_counter() - answered > self.timeout_seconds:
+                    self.unseen += 1
+                    # Later probes wait for this one too: count it as seen from now on.
+                    break
+                time.sleep(0.01)
+            else:
+                self.lags_ms.append((time.perf_counter() - answered) * 1000)
+            self.stop.wait(self.interval_seconds)
+
+
 def _b64decode(text: str) -> bytes:
     import base64
 
@@ -297,6 +368,11 @@ class Report:
     counters_checked: int = 0
     counter_mismatches: int = 0
     problems: list[str] = field(default_factory=list)
+    # Aggregation: probe lags during the load, and after it whether the aggregates caught up with the votes stored.
+    lags_ms: list[float] = field(default_factory=list)
+    lags_unseen: int = 0
+    aggregates_match: bool | None = None
+    catch_up_seconds: float | None = None
 
     @property
     def accepted(self) -> int:
@@ -313,11 +389,11 @@ class Report:
     @property
     def ok(self) -> bool:
         wrong = self.wrong_outcome + self.wrong_comment + self.wrong_revision + self.forged_accepted
-        return self.lost == 0 and self.duplicated == 0 and wrong == 0
+        return self.lost == 0 and self.duplicated == 0 and wrong == 0 and self.aggregates_match is not False
 
-    def percentile(self, share: float) -> float:
-        """Nearest-rank percentile of the request latencies, in ms."""
-        ordered = sorted(self.latencies_ms)
+    def percentile(self, share: float, values: list[float] | None = None) -> float:
+        """Nearest-rank percentile of the request latencies (or of `values`), in ms."""
+        ordered = sorted(self.latencies_ms if values is None else values)
         return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else float("nan")
 
     @property
@@ -407,8 +483,34 @@ def run_load(
 ) -> Report:
     _require_loopback(target.base_url)
     plan = make_plan(posts, runs, users, anonymous_share, forged_share, seed)
-    results, elapsed, unsent = fire(target, plan, max(1, min(concurrency, 64)), time_limit_seconds)
-    return check(results, target.scan(plan.prefix), elapsed, unsent)
+    probe = LagProbe(target, f"{plan.agent_id}-lag")
+    prober = threading.Thread(target=probe.run, name="lag-probe", daemon=True)
+    prober.start()
+    try:
+        results, elapsed, unsent = fire(target, plan, max(1, min(concurrency, 64)), time_limit_seconds)
+    finally:
+        probe.stop.set()
+        prober.join(probe.timeout_seconds + 5)
+    items = target.scan(plan.prefix)
+    report = check(results, items, elapsed, unsent)
+    report.lags_ms, report.lags_unseen = probe.lags_ms, probe.unseen
+    report.aggregates_match, report.catch_up_seconds = catch_up(target, plan.agent_id, items)
+    return report
+
+
+def catch_up(
+    target: Target, agent_id: str, items: list[dict[str, Any]], timeout_seconds: float = 60
+) -> tuple[bool, float]:
+    """Wait until the agent's aggregates count the votes stored; whether they did, and after how long."""
+    entries = [item for item in items if "#" in item["pk"]["S"] and "outcome" in item]
+    stored = (
+        sum(item["outcome"]["S"] == "positive" for item in entries),
+        sum(item["outcome"]["S"] == "negative" for item in entries),
+    )
+    started = time.perf_counter()
+    while (counted := target.aggregates(agent_id)) != stored and time.perf_counter() - started < timeout_seconds:
+        time.sleep(0.05)
+    return counted == stored, time.perf_counter() - started
 
 
 def format_report(report: Report, title: str) -> str:
@@ -436,6 +538,18 @@ def format_report(report: Report, title: str) -> str:
             f"{report.wrong_outcome} / {report.wrong_comment} / {report.wrong_revision}",
         ),
         ("user-cap counters checked / wrong", f"{report.counters_checked} / {report.counter_mismatches}"),
+        ("aggregation lag probes (seen / not in 30 s)", f"{len(report.lags_ms)} / {report.lags_unseen}"),
+        (
+            "aggregation lag ms: median / p90 / max",
+            f"{report.percentile(0.5, report.lags_ms):.0f} / {report.percentile(0.9, report.lags_ms):.0f} / "
+            f"{max(report.lags_ms, default=float('nan')):.0f}",
+        ),
+        (
+            "aggregates = votes stored (caught up after s)",
+            "n/a"
+            if report.aggregates_match is None
+            else f"{'yes' if report.aggregates_match else 'NO'} ({report.catch_up_seconds:.2f})",
+        ),
         ("verdict", "OK: nothing lost or duplicated" if report.ok else "FAILED"),
     ]
     width = max(len(name) for name, _ in rows)

@@ -26,6 +26,7 @@ from local.lambda_runtime import LocalFunctions
 from local.openapi import merged_openapi
 from local.stack_state import LOCAL_DIR, STATE_FILE, StackNotRunning, read_state, remove_state, write_state
 from local.startup import StartupError
+from local.streams import StreamPoller, event_source_mappings, streams_client
 from local.tables import create_missing_tables
 from local.template import (
     TEMPLATE_PATH,
@@ -89,6 +90,7 @@ class LocalStack:
         self._functions: LocalFunctions | None = None
         self._gateway: ApiGateway | None = None
         self._server: GatewayServer | None = None
+        self._streams: StreamPoller | None = None
         # Local values of !Ref and !GetAtt, filled in as the resources are created.
         self._refs: dict[str, Any] = {}
         self._attributes: dict[str, Any] = {}
@@ -150,6 +152,7 @@ class LocalStack:
         )
         self._functions = LocalFunctions(functions(self._template, self._template_path.parent), REGION, ACCOUNT_ID)
         self._functions.load_all()
+        self._start_streams(work_dir if self._persist_dir else None)
         self._gateway = ApiGateway(
             self._template,
             self._functions,
@@ -168,6 +171,8 @@ class LocalStack:
         steps: list[Callable[[], None]] = []
         if self._server:
             steps.append(self._server.stop)
+        if self._streams:
+            steps.append(self._streams.stop)
         if self._functions:
             steps.append(self._functions.close)
         steps.append(self._restore_environment)
@@ -186,6 +191,7 @@ class LocalStack:
             except Exception:
                 logger.exception("stopping the local stack: %s failed", step)
         self._server = self._gateway = self._functions = self._kms = self._dynamodb = self._temp_dir = None
+        self._streams = None
         if LocalStack._active is self:
             LocalStack._active = None
         atexit.unregister(self.stop)
@@ -227,6 +233,24 @@ class LocalStack:
             self._attributes[f"{logical_id}.Arn"] = description["TableArn"]
             if "LatestStreamArn" in description:
                 self._attributes[f"{logical_id}.StreamArn"] = description["LatestStreamArn"]
+
+    def _start_streams(self, checkpoint_dir: Path | None) -> None:
+        """The template's event source mappings, polling DynamoDB Local's streams (local.streams)."""
+        assert self._dynamodb is not None and self._functions is not None
+        stream_arns = {
+            key.removesuffix(".StreamArn"): value
+            for key, value in self._attributes.items()
+            if key.endswith(".StreamArn")
+        }
+        self._streams = StreamPoller(
+            event_source_mappings(self._template),
+            stream_arns,
+            self._functions.invoke,
+            streams_client(self._dynamodb.endpoint, REGION),
+            REGION,
+            checkpoint_file=checkpoint_dir / "streams.json" if checkpoint_dir else None,
+        )
+        self._streams.start()
 
     def _parameter_overrides(self) -> dict[str, str]:
         """The template parameters behind overridden variables (ALLOWED_ORIGINS is `!Ref AllowedOrigins`), so
@@ -318,6 +342,16 @@ class LocalStack:
         self.kill_dynamodb()
         self.start_dynamodb()
 
+    def wait_for_streams(self, timeout_seconds: float = 30) -> None:
+        """Wait until every stream record written so far has been handed to its function (TimeoutError if not)."""
+        assert self._streams is not None, "the stack is not running"
+        self._streams.drain(timeout_seconds)
+
+    @property
+    def stream_failures(self) -> list[dict[str, Any]]:
+        """Batches the event source mappings gave up on (what Lambda sends to the on-failure destination)."""
+        return self._streams.failures if self._streams else []
+
     def forget_authorizations(self) -> None:
         """Drop the gateway's cached authorizer decisions, e.g. right after revoking a key in a test."""
         assert self._gateway is not None, "the stack is not running"
@@ -358,6 +392,10 @@ class LocalStack:
         data = f"data in {self._dynamodb.db_dir}" if self._dynamodb.db_dir else "in memory"
         lines += [
             f"  GET     {'/openapi.json':<40} -> the functions' OpenAPI, merged",
+            *(
+                f"  stream  {mapping.table_id + ' stream':<40} -> {mapping.function_id} ({mapping.logical_id})"
+                for mapping in event_source_mappings(self._template)
+            ),
             "",
             f"  DynamoDB Local   {self.dynamodb_endpoint}  ({data}; tables: {', '.join(self.table_names.values())})",
             f"  KMS (moto)       {self.kms_endpoint}  ({', '.join(f'{k}: {v}' for k, v in self.key_arns.items())})",

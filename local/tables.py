@@ -47,10 +47,19 @@ def create_missing_tables(
             client.create_table(TableName=name, **definition)
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
             continue
-        difference = drift(client.describe_table(TableName=name)["Table"], definition)
+        description = client.describe_table(TableName=name)["Table"]
+        difference = drift(description, definition)
         if difference:
             warnings.append(
                 f"table {name} was kept from an earlier run but {difference} differ from template.yaml: "
                 "`make clean` removes the local data so that it is created anew"
+            )
+        stream = definition.get("StreamSpecification")
+        if stream and description.get("StreamSpecification") != stream:
+            # Data kept from before the table had its stream: turn it on, and say what it cannot know.
+            client.update_table(TableName=name, StreamSpecification=stream)
+            warnings.append(
+                f"table {name} was kept from an earlier run without its stream, now turned on: items written "
+                "before are not aggregated; rebuild each agent's aggregates (POST .../feedback/aggregates/rebuild)"
             )
     return warnings

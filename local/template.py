@@ -213,6 +213,9 @@ def table_definitions(template: Mapping[str, Any] | None = None) -> dict[str, di
                     {key: index[key] for key in ("IndexName", "KeySchema", "Projection")}
                     for index in properties[index_kind]
                 ]
+        if properties.get("StreamSpecification"):
+            view_type = properties["StreamSpecification"]["StreamViewType"]
+            definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view_type}
         definitions[logical_id] = definition
     return definitions
 

@@ -15,6 +15,7 @@ os.environ.update(
         "RUNS_TABLE": "RunsTable",
         "AGENTS_TABLE": "AgentsTable",
         "API_KEYS_TABLE": "ApiKeysTable",
+        "AGGREGATES_TABLE": "AggregatesTable",
         "TOKEN_KEY_ID": "set-by-fixtures",
         "ALLOWED_ORIGINS": "https://app.example.com,https://admin.example.com",
     }

@@ -213,3 +213,38 @@ def vote(
     """Save a vote straight through a feedback.store.FeedbackStore, as the public function would, at `at`."""
     claims = TokenClaims(tenant=tenant, agent_id=agent, run_id=run_id, version_id=version)
     return store.save(claims, user_id, outcome, comment, now=stamp(at) if isinstance(at, datetime) else at)
+
+
+class StreamPump:
+    """Lambda's event source mappings of template.yaml, run on demand over moto's streams: `pump()` hands every
+    stream record written since the last call to the real function's handler, in Lambda's event shape."""
+
+    def __init__(self, dynamodb: Any, invoke: Callable[[str, Any], Any] | None = None) -> None:
+        import boto3
+
+        from local.streams import BatchDelivery, StreamReader, event_source_mappings
+        from local.template import functions, load_template
+
+        template = load_template()
+        specs = functions(template)
+        # moto answers on the regional endpoint, not the account-based one botocore derives from a stream ARN.
+        streams = boto3.client("dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com")
+
+        def handler(function_id: str, event: Any) -> Any:
+            return load_handler(specs[function_id].code_dir.name).lambda_handler(event, FakeContext())
+
+        self.lanes = []
+        for mapping in event_source_mappings(template):
+            arn = dynamodb.describe_table(TableName=mapping.table_id)["Table"]["LatestStreamArn"]
+            reader = StreamReader(streams, arn, mapping.starting_position)
+            self.lanes.append((reader, BatchDelivery(mapping, invoke or handler, arn, sleep=lambda _: None)))
+
+    def pump(self) -> int:
+        """Deliver every pending record; how many were delivered."""
+        from local.streams import deliver_pending
+
+        return sum(deliver_pending(reader, delivery) for reader, delivery in self.lanes)
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        return [failure for _, delivery in self.lanes for failure in delivery.failures]

@@ -1,6 +1,6 @@
 """Feedback review routes (API key required, tenant-scoped): list, summarise and erase feedback; read a run, its
 feedback and each entry's change history; compare two versions; draft a version's next instructions from its
-feedback.
+feedback; check and rebuild an agent's aggregates (the per-day counts summaries and comparisons read).
 
 A user id enters as a query parameter (list), a path parameter (DELETE .../users/{user_id}) or in a body
 (POST .../erasures, the one that carries any id: a path loses `.` and `..`); each is read in any spelling
@@ -22,6 +22,9 @@ from agentfeedback.review.models import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     MAX_SENT_USER_ID_CHARS,
+    AggregatesCheck,
+    AggregatesRebuild,
+    AggregatesWindow,
     EntryWithHistory,
     ErasedUser,
     ErasureRequest,
@@ -34,7 +37,7 @@ from agentfeedback.review.models import (
     RunFeedback,
     VersionComparison,
 )
-from agentfeedback.review.service import Window, feedback_filter, summary_window
+from agentfeedback.review.service import SWEEP_SECONDS, Window, feedback_filter, summary_window
 
 logger = Logger()
 app = ApiResolver()
@@ -144,6 +147,28 @@ def erase_user(tenant: TenantPath, user_id: UserId) -> ErasedUser:
 @app.post("/v1/<tenant>/feedback/erasures")
 def request_erasure(tenant: TenantPath, body: ErasureRequest) -> ErasedUser:
     return composition.review_service().erase_user(caller_tenant(app, tenant), body.user_id)
+
+
+def _sweep_seconds() -> float:
+    """How long a check or rebuild may start new days: SWEEP_SECONDS, less if the function has less time left."""
+    remaining = app.lambda_context.get_remaining_time_in_millis() / 1000
+    return max(0.0, min(SWEEP_SECONDS, remaining - 5))
+
+
+@app.get("/v1/<tenant>/agents/<agent_id>/feedback/aggregates/check")
+def check_aggregates(
+    tenant: TenantPath, agent_id: AgentIdPath, since: Time = None, until: Time = None
+) -> AggregatesCheck:
+    owner = caller_tenant(app, tenant)
+    window = summary_window(since, until)
+    return composition.review_service().check_aggregates(owner, agent_id, window, _sweep_seconds())
+
+
+@app.post("/v1/<tenant>/agents/<agent_id>/feedback/aggregates/rebuild")
+def rebuild_aggregates(tenant: TenantPath, agent_id: AgentIdPath, body: AggregatesWindow) -> AggregatesRebuild:
+    owner = caller_tenant(app, tenant)
+    window = summary_window(body.since, body.until)
+    return composition.review_service().rebuild_aggregates(owner, agent_id, window, _sweep_seconds())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -45,9 +45,10 @@ def test_mcp_function_only_reads_through_keys_and_indexes():
                 for table, index in [
                     ("FeedbackTable", "by_agent_time"),
                     ("FeedbackTable", "by_run"),
-                    ("RunsTable", "by_agent_time"),
                 ]
             ),
+            # Summaries and comparisons read an agent's partition of the aggregates.
+            json.dumps({"Fn::GetAtt": ["AggregatesTable", "Arn"]}),
             # The agent catalogue is a partition of AgentsTable (pk = the tenant), read by key.
             json.dumps({"Fn::GetAtt": ["AgentsTable", "Arn"]}),
         ]

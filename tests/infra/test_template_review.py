@@ -270,6 +270,8 @@ REVIEW_ROUTES = {
     ("POST", "/v1/{tenant}/feedback/erasures"),
     ("GET", "/v1/{tenant}/agents/{agent_id}/versions/compare"),
     ("POST", "/v1/{tenant}/agents/{agent_id}/versions/{number}/improve"),
+    ("GET", "/v1/{tenant}/agents/{agent_id}/feedback/aggregates/check"),
+    ("POST", "/v1/{tenant}/agents/{agent_id}/feedback/aggregates/rebuild"),
 }
 
 
@@ -318,27 +320,36 @@ def test_review_function_has_least_privilege():
         "dynamodb:UpdateItem",
     }
     assert "*" not in json.dumps(statements)
+    aggregates = json.dumps({"Fn::GetAtt": ["AggregatesTable", "Arn"]})
     assert sorted(grants["dynamodb:Query"]) == sorted(
-        json.dumps({"Fn::Sub": f"${{{table}.Arn}}/index/{index}"})
-        for table, index in [
-            ("FeedbackTable", "by_agent_time"),
-            ("FeedbackTable", "by_run"),
-            ("FeedbackTable", "by_user"),
-            ("RunsTable", "by_agent_time"),
-            ("RunsTable", "by_user"),
+        [
+            aggregates,
+            *(
+                json.dumps({"Fn::Sub": f"${{{table}.Arn}}/index/{index}"})
+                for table, index in [
+                    ("FeedbackTable", "by_agent_time"),
+                    ("FeedbackTable", "by_run"),
+                    ("FeedbackTable", "by_user"),
+                    ("RunsTable", "by_agent_time"),
+                    ("RunsTable", "by_user"),
+                ]
+            ),
         ]
     )
     runs, feedback, agents = (
         json.dumps({"Fn::GetAtt": [table, "Arn"]}) for table in ("RunsTable", "FeedbackTable", "AgentsTable")
     )
     assert sorted(grants["dynamodb:GetItem"]) == sorted([runs, agents])
-    # One run's entries with their histories, by the keys by_run lists.
-    assert grants["dynamodb:BatchGetItem"] == [feedback]
-    assert grants["dynamodb:DeleteItem"] == [feedback]
-    # UpdateItem gives an erased user's place back to the run's user counter, erases their runs' contents, and
-    # numbers a drafted version; PutItem saves that version (improve).
-    assert sorted(grants["dynamodb:UpdateItem"]) == sorted([feedback, runs, agents])
-    assert grants["dynamodb:PutItem"] == [agents]
+    # One run's entries with their histories, by the keys by_run lists (a recount reads them too); a rebuild
+    # reads run states of the aggregates.
+    assert sorted(grants["dynamodb:BatchGetItem"]) == sorted([feedback, aggregates])
+    # DeleteItem erases an end user's entries; a rebuild deletes a day's slot that recounts to nothing.
+    assert sorted(grants["dynamodb:DeleteItem"]) == sorted([feedback, aggregates])
+    # UpdateItem gives an erased user's place back to the run's user counter, erases their runs' contents, numbers
+    # a drafted version, and (rebuild) overwrites run states; PutItem saves that version (improve) and
+    # overwrites a day's counts (rebuild).
+    assert sorted(grants["dynamodb:UpdateItem"]) == sorted([feedback, runs, agents, aggregates])
+    assert sorted(grants["dynamodb:PutItem"]) == sorted([agents, aggregates])
 
 
 def test_review_function_reaches_a_model_provider_only_when_one_is_configured():
@@ -358,7 +369,11 @@ def test_review_function_reaches_a_model_provider_only_when_one_is_configured():
 
 
 def test_every_index_the_review_code_queries_is_declared_and_none_scans():
-    source = (ROOT / "layers/shared/agentfeedback/review/store.py").read_text()
+    # The review store, and the recount behind the aggregates check and rebuild (served by the review function).
+    source = "\n".join(
+        (ROOT / "layers/shared/agentfeedback" / path).read_text()
+        for path in ("review/store.py", "aggregates/recount.py")
+    )
     assert ".scan(" not in source
     # Every query goes through a core.storage.Table: self._<table>_table.query(Query(<key condition>, index="...")).
     used = set(re.findall(r'self\._(\w+)_table\.query(?:_all)?\(\s*Query\(\s*[^()]*?index="(\w+)"', source))

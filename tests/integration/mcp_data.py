@@ -62,4 +62,7 @@ def seeded(stack, settings) -> Seeded:
         assert response.status_code == 200, response.text
     chat = {"model": "offline", "messages": [{"role": "user", "content": "hi"}], "metadata": {"agent_id": CHAT_AGENT}}
     _api(stack, key, "POST", "/v1/chat/completions", chat)
+    # Summaries and comparisons read the aggregates: let the streams deliver what was written (as Lambda's event
+    # source mappings do a moment after each write).
+    stack.wait_for_streams()
     return Seeded(f"{stack.base_url}/mcp", key, other_key, runs, version)

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from local.stack import LocalStack
-from tests.fuzz.local_stack import cold_start_layer
+from tests.fuzz.local_stack import cold_start_layer, layer_module
 
 pytestmark = pytest.mark.integration
 
@@ -149,3 +149,11 @@ def test_every_acknowledged_post_survives_a_dynamodb_crash_and_restart(stack, se
         assert item["feedback_id"]["S"] == post.body["id"] and item["user_id"]["S"] == post.user_id
         assert item["run_id"]["S"] == post.run_id and item["tenant"]["S"] and item["created_at"]["S"]
         assert int(item["revision"]["N"]) >= 1
+
+    # The aggregates followed: the stream poller read on from its checkpoints after the restart, and the days of
+    # these posts count what a recount finds.
+    stack.wait_for_streams(60)
+    recounter = layer_module("agentfeedback.composition").recounter()
+    days = {time.strftime("%Y-%m-%d", time.gmtime(moment)) for moment in (time.time() - 120, time.time())}
+    assert all(recounter.check_day("acme", "support-bot", day) == [] for day in days)
+    assert stack.stream_failures == []

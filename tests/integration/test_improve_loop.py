@@ -88,6 +88,7 @@ def test_the_whole_loop(stack, api_key):
         expected[run["version"]["id"]][1] += 1
     assert expected[second["id"]][1] >= 10 and expected[first["id"]][1] >= 22  # both sides got traffic
 
+    stack.wait_for_streams()  # the comparison reads the aggregates the streams keep
     compared = api.call("GET", "/versions/compare", params={"base": "1", "candidate": "2"})
     for side, version in (("base", first), ("candidate", second)):
         positive, total = expected[version["id"]]

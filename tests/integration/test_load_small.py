@@ -53,6 +53,8 @@ def test_concurrent_posts_store_one_entry_per_run_and_user_with_the_last_outcome
     assert report.lost == 0 and report.duplicated == 0, report.problems
     assert (report.wrong_outcome, report.wrong_comment, report.wrong_revision) == (0, 0, 0), report.problems
     assert report.items_stored == report.pairs_expected > 0  # ...and left nothing behind
+    # The aggregates count exactly the votes stored, and every probe vote reached them.
+    assert report.aggregates_match is True and report.lags_unseen == 0 and report.lags_ms
     assert report.ok
 
 

@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from agentfeedback import composition
 from local.template import table_definitions
-from tests.helpers import Aws, FakeContext, load_handler
+from tests.helpers import Aws, FakeContext, StreamPump, load_handler
 
 
 @pytest.fixture
@@ -41,3 +41,10 @@ def invoke() -> Callable[..., tuple[int, dict[str, str], Any]]:
         return response["statusCode"], headers | (response.get("headers") or {}), body
 
     return call
+
+
+@pytest.fixture
+def streams(aws: Aws) -> StreamPump:
+    """The template's event source mappings over moto's streams: `streams.pump()` hands the records written so far
+    to the aggregator, as Lambda does a moment after each write (summaries and comparisons read aggregates)."""
+    return StreamPump(aws.dynamodb)

@@ -127,7 +127,8 @@ def compare_command(
 ) -> None:
     """Compare two versions (saved numbers, or version ids): is CANDIDATE better liked than BASE?
 
-    Counts current votes (one per run and user) in the window (default: the last 30 days) for each version:
+    Counts current votes (one per run and user) over the window's whole UTC days (default: the 30 days ending
+    today) for each version:
     satisfaction with its 95% Wilson interval, the difference with its 95% interval (Newcombe), a two-sided
     p-value (Fisher's exact test for small counts, else a two-proportion z-test), the votes each version needs
     for 80% power, and a verdict. Decide how many votes to wait for first, then look: checking again and again

@@ -231,8 +231,9 @@ def summary_command(
     """Satisfaction per version and per day, with 95% Wilson intervals.
 
     Satisfaction = positive / (positive + negative) over current votes (one per run and user), with a 95%
-    Wilson interval, per agent version and per day; and the share of runs that got feedback. The window
-    defaults to the last 30 days (at most 366).
+    Wilson interval, per agent version and per day; and the share of runs that got feedback. The window counts
+    whole UTC days (--since back to its midnight, --until forward to the next) and defaults to the 30 days
+    ending today (at most 366).
 
     \b
     Examples:

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
 
+    from agentfeedback.aggregates.recount import Recounter
+    from agentfeedback.aggregates.store import AggregateStore
+    from agentfeedback.aggregates.stream import StreamAggregator
     from agentfeedback.chat.service import ChatCompletions
     from agentfeedback.feedback.service import FeedbackService
     from agentfeedback.keys.store import ApiKeyStore
@@ -173,6 +176,32 @@ def chat_completions() -> ChatCompletions:
     return ChatCompletions(router.complete, router.is_known, run_recorder())
 
 
+# -- aggregates ---------------------------------------------------------------------------------
+
+
+@_once
+def aggregate_store() -> AggregateStore:
+    from agentfeedback.aggregates.store import AggregateStore
+
+    return AggregateStore(dynamodb(), settings().aggregates_table)
+
+
+@_once
+def stream_aggregator() -> StreamAggregator:
+    from agentfeedback.aggregates.stream import StreamAggregator
+
+    config = settings()
+    return StreamAggregator(aggregate_store(), config.feedback_table, config.runs_table)
+
+
+@_once
+def recounter() -> Recounter:
+    from agentfeedback.aggregates.recount import Recounter
+
+    config = settings()
+    return Recounter(dynamodb(), config.feedback_table, config.runs_table, aggregate_store())
+
+
 # -- review -------------------------------------------------------------------------------------
 
 
@@ -180,8 +209,7 @@ def chat_completions() -> ChatCompletions:
 def review_store() -> ReviewStore:
     from agentfeedback.review.store import ReviewStore
 
-    config = settings()
-    return ReviewStore(dynamodb(), config.feedback_table, config.runs_table)
+    return ReviewStore(dynamodb(), settings().feedback_table)
 
 
 @_once
@@ -189,7 +217,9 @@ def review_service() -> ReviewService:
     from agentfeedback.review.service import ReviewService
 
     config = settings()
-    return ReviewService(review_store(), run_store(), agent_registry(), config.run_retention_days)
+    return ReviewService(
+        review_store(), run_store(), agent_registry(), config.run_retention_days, aggregate_store(), recounter()
+    )
 
 
 @_once

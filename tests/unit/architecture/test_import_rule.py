@@ -19,6 +19,9 @@ RANKS = {
     "tokens": 1,
     "feedback": 2,
     "runs": 3,
+    # Counts per agent, version and day: reads stream images and the tables it recounts (through core; feedback
+    # names the flips counters it adds up).
+    "aggregates": 3,
     "chat": 4,
     "review": 4,
     "mcp": 5,
@@ -32,6 +35,7 @@ HANDLER_FEATURE = {
     "authorizer": "keys",
     "feedback_widget": "review",
     "mcp": "mcp",
+    "aggregator": "aggregates",
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agentfeedback.feedback.store import FeedbackStore
-from tests.helpers import load_handler
+from tests.helpers import StreamPump, load_handler
 from tests.unit.cli.fake_api import KEY, GatewayServer
 
 
@@ -35,6 +35,7 @@ def gateway(aws, monkeypatch):
         if isinstance(handler, logging.StreamHandler):
             monkeypatch.setattr(handler, "stream", io.StringIO())
     server = GatewayServer()
+    server.streams = StreamPump(aws.dynamodb)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setenv("FEEDBACK_API_URL", server.url)

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from feedbackctl.main import main
 
 from local.template import api_routes, load_template
-from tests.helpers import FakeContext, load_event, load_handler
+from tests.helpers import FakeContext, StreamPump, load_event, load_handler
 from tests.helpers import vote as vote  # re-exported: the CLI tests write votes as the other review tests do
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -99,6 +99,8 @@ class FakeGateway(BaseHTTPRequestHandler):
                     event["queryStringParameters"] = event["multiValueQueryStringParameters"] = None
                 event["path"], event["resource"] = split.path, resource
                 event["pathParameters"] = {name: unquote(value) for name, value in found.groupdict().items()}
+                if self.server.streams is not None:
+                    self.server.streams.pump()  # summaries read aggregates: the stream records written so far
                 response = load_handler(function).lambda_handler(event, FakeContext())
                 return self._send(response["statusCode"], response["body"], response.get("headers"))
         return self._send(404, json.dumps({"error": {"status_code": 404, "code": "not_found", "message": "No route."}}))
@@ -113,6 +115,7 @@ class GatewayServer(ThreadingHTTPServer):
         self.targets: list[str] = []  # each request's path and query string, as sent
         self.bodies: list[object] = []  # each request's JSON body, or None
         self.fail_on: int | None = None
+        self.streams: StreamPump | None = None  # hands new stream records to the aggregator before each call
 
     @property
     def url(self) -> str:

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from agentfeedback.core.errors import ServiceUnavailable
-from agentfeedback.core.storage import Put, Query, Table
+from agentfeedback.core.storage import Put, Query, Table, Update
 from tests.fuzz.botocore_faults import Fault, connection_refused, recorded_backoff
 
 
@@ -177,3 +177,59 @@ def test_any_other_aws_error_is_a_bug_and_propagates_unchanged(aws):
     with pytest.raises(ClientError) as raised:
         missing.get({"pk": "x"})
     assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_write_all_applies_puts_and_updates_together_or_names_the_conditions_that_failed(agents):
+    agents.put({**key("env#dev"), "number": 1})
+    writes = [
+        Put({**key("version#1"), "number": 1}, "attribute_not_exists(pk)"),
+        Update(key("meta"), "ADD #c :one", names={"#c": "counter"}, values={":one": 1}),
+        Update(
+            key("env#dev"),
+            "SET #n = :two",
+            condition="#n = :one",
+            names={"#n": "number"},
+            values={":one": 1, ":two": 2},
+        ),
+    ]
+    assert agents.write_all(writes) == []
+    assert agents.get(key("meta"))["counter"] == 1 and agents.get(key("env#dev"))["number"] == 2
+    # Again: the put's and the update's conditions no longer hold, so nothing is written, and both are named.
+    assert agents.write_all(writes) == [0, 2]
+    assert agents.get(key("meta"))["counter"] == 1
+
+
+def test_write_all_refuses_more_than_a_transaction_holds(agents):
+    with pytest.raises(ValueError, match="100"):
+        agents.write_all([Put(key(f"version#{index}")) for index in range(101)])
+
+
+def test_write_all_cancelled_by_a_concurrent_transaction_is_service_unavailable():
+    table = Table(CancellingClient("TransactionConflict", "None"), "AgentsTable")  # type: ignore[arg-type]
+    with pytest.raises(ServiceUnavailable):
+        table.write_all([Put(key("a")), Put(key("b"))])
+
+
+def test_get_many_reads_existing_items_in_batches_of_100(agents):
+    for index in range(150):
+        agents.put({**key(f"version#{index}"), "number": index})
+    found = agents.get_many([key(f"version#{index}") for index in range(160)], consistent=True)
+    assert sorted(item["number"] for item in found) == list(range(150))
+
+
+class Unprocessing:
+    """BatchGetItem that leaves every key unprocessed (throttled)."""
+
+    calls = 0
+
+    def batch_get_item(self, **request: Any) -> dict[str, Any]:
+        self.calls += 1
+        return {"Responses": {}, "UnprocessedKeys": request["RequestItems"]}
+
+
+def test_get_many_asks_again_for_unprocessed_keys_then_is_service_unavailable(monkeypatch):
+    monkeypatch.setattr("agentfeedback.core.storage.time.sleep", lambda _: None)
+    client = Unprocessing()
+    with pytest.raises(ServiceUnavailable):
+        Table(client, "AgentsTable").get_many([key("a")], attempts=5)  # type: ignore[arg-type]
+    assert client.calls == 5

@@ -110,7 +110,7 @@ def review_list(invoke, agent_id: str) -> list[dict]:
 
 @REPLAY
 @given(steps=sequences)
-def test_any_sequence_leaves_entries_history_counts_and_summary_as_its_replay(aws, invoke, steps):
+def test_any_sequence_leaves_entries_history_counts_and_summary_as_its_replay(aws, invoke, streams, steps):
     agent_id = f"agent-{uuid.uuid4().hex[:8]}"
     run_id = f"run-{uuid.uuid4().hex}"
     token = aws.mint(run_id=run_id, agent_id=agent_id)
@@ -163,6 +163,8 @@ def test_any_sequence_leaves_entries_history_counts_and_summary_as_its_replay(aw
     assert sorted((item["user_id"] or "", item["outcome"]) for item in listed) == sorted(
         (user or "", entry.outcome) for user, entry in live.items()
     )
+    streams.pump()  # the summary reads the aggregates the aggregator keeps from the stream
+    assert not streams.failures
     figures = summary(invoke, agent_id)
     positive = sum(entry.outcome == "positive" for entry in live.values())
     assert (figures["overall"]["positive"], figures["overall"]["negative"]) == (positive, len(live) - positive)

@@ -54,8 +54,15 @@ def test_table_definitions_come_from_the_templates_key_schema(template):
         "by_user",
     }
     assert feedback["BillingMode"] == "PAY_PER_REQUEST"
-    # Only what create_table accepts: deployment settings (PITR, SSE) stay out.
-    assert set(feedback) <= {"KeySchema", "AttributeDefinitions", "BillingMode", "GlobalSecondaryIndexes"}
+    # Only what create_table accepts: deployment settings (PITR, SSE) stay out; the stream goes in (the aggregator).
+    assert set(feedback) <= {
+        "KeySchema",
+        "AttributeDefinitions",
+        "BillingMode",
+        "GlobalSecondaryIndexes",
+        "StreamSpecification",
+    }
+    assert feedback["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
 def test_function_environment_resolves_with_local_values(template):

@@ -1,8 +1,13 @@
-"""Stored data for the MCP tests: votes and runs written through the real stores, into moto's tables."""
+"""Stored data for the MCP tests: votes and runs written through the real stores, into moto's tables.
+
+Summaries and comparisons read the aggregates: before each backend call, the stream records written so far reach
+the aggregator, as Lambda's event source mappings hand them over a moment after each write in AWS.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -11,7 +16,7 @@ from agentfeedback.feedback.store import FeedbackStore
 from agentfeedback.mcp.backend import ServiceBackend
 from agentfeedback.runs.store import RunRecord, RunStore
 from agentfeedback.tokens import TokenClaims
-from tests.helpers import stamp
+from tests.helpers import StreamPump, stamp
 
 AGENT = "support-bot"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -57,7 +62,27 @@ def data(aws) -> Data:
     return Data(aws)
 
 
+class StreamedBackend:
+    """A backend whose every call first lets the stream records written so far through to the aggregator."""
+
+    def __init__(self, backend: ServiceBackend, streams: StreamPump) -> None:
+        self._backend = backend
+        self._streams = streams
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._backend, name)
+        if not callable(found):
+            return found
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._streams.pump()
+            assert not self._streams.failures
+            return found(*args, **kwargs)
+
+        return call
+
+
 @pytest.fixture
 def backend(aws) -> ServiceBackend:
     """The in-process backend of tenant acme, as the mcp function builds it."""
-    return composition.mcp_backend("acme")
+    return StreamedBackend(composition.mcp_backend("acme"), StreamPump(aws.dynamodb))  # type: ignore[return-value]

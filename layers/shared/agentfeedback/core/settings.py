@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 # template.yaml sets STACK_NAME; this is for tools and tests run without it.
 DEFAULT_STACK_NAME = "agent-feedback"
-_REQUIRED = ("FEEDBACK_TABLE", "RUNS_TABLE", "AGENTS_TABLE", "API_KEYS_TABLE", "TOKEN_KEY_ID")
+_REQUIRED = ("FEEDBACK_TABLE", "RUNS_TABLE", "AGENTS_TABLE", "API_KEYS_TABLE", "AGGREGATES_TABLE", "TOKEN_KEY_ID")
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -27,6 +27,7 @@ class Settings:
     runs_table: str
     agents_table: str
     api_keys_table: str
+    aggregates_table: str
     token_key_id: str
     previous_token_key_ids: tuple[str, ...]
     token_lifetime_days: int  # 0: tokens never expire
@@ -46,6 +47,7 @@ class Settings:
             runs_table=env["RUNS_TABLE"],
             agents_table=env["AGENTS_TABLE"],
             api_keys_table=env["API_KEYS_TABLE"],
+            aggregates_table=env["AGGREGATES_TABLE"],
             token_key_id=env["TOKEN_KEY_ID"],
             previous_token_key_ids=_split(env.get("PREVIOUS_TOKEN_KEY_IDS", "")),
             token_lifetime_days=_non_negative_int(env, "TOKEN_LIFETIME_DAYS", 30),

@@ -130,10 +130,26 @@ class Written:
 
 @dataclass(frozen=True)
 class Put:
-    """One item of a transaction (`Table.put_all`), written only if its condition, if any, holds."""
+    """One item of a transaction (`Table.put_all`, `Table.write_all`), written only if its condition, if any, holds."""
 
     item: Mapping[str, Any]
     condition: str | None = None
+
+
+@dataclass(frozen=True)
+class Update:
+    """One update of a transaction (`Table.write_all`): DynamoDB's update expression on one key, under a condition
+    if any; `names` and `values` fill the placeholders of both."""
+
+    key: Mapping[str, Any]
+    expression: str
+    condition: str | None = None
+    names: Mapping[str, str] | None = None
+    values: Mapping[str, Any] | None = None
+
+
+# TransactWriteItems' limit on actions per request (DynamoDB API reference, TransactWriteItems).
+MAX_TRANSACTION_WRITES = 100
 
 
 class Table:
@@ -235,16 +251,24 @@ class Table:
         return self._send_checked(self._client.delete_item, request | _placeholders(names, values))
 
     def get_many(
-        self, keys: Sequence[Mapping[str, Any]], *, consistent: bool = False, attempts: int = 8
+        self,
+        keys: Sequence[Mapping[str, Any]],
+        *,
+        consistent: bool = False,
+        attempts: int = 8,
+        projection: str | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         """The items with these keys (BatchGetItem, 100 keys a request), in no particular order; missing ones are
-        left out. Keys DynamoDB leaves unprocessed (throttling) are asked again with exponential backoff, up to
-        `attempts` requests per batch, then ServiceUnavailable."""
+        left out; only the projected attributes, if given. Keys DynamoDB leaves unprocessed (throttling) are asked
+        again with exponential backoff, up to `attempts` requests per batch, then ServiceUnavailable."""
         found: list[dict[str, Any]] = []
         for start in range(0, len(keys), _BATCH_GET_KEYS):
             pending: dict[str, Any] = {
                 self.name: {"Keys": [to_item(key) for key in keys[start : start + _BATCH_GET_KEYS]]}
                 | ({"ConsistentRead": True} if consistent else {})
+                | ({"ProjectionExpression": projection} if projection else {})
+                | _placeholders(names, None)
             }
             for attempt in range(attempts):
                 response = self._send(self._client.batch_get_item, {"RequestItems": pending})
@@ -262,6 +286,40 @@ class Table:
         """Write every item or none (one transaction); False when a condition did not hold."""
         transact = [{"Put": self._request(Item=to_item(put.item), ConditionExpression=put.condition)} for put in puts]
         return self._send(self._client.transact_write_items, {"TransactItems": transact}) is not None
+
+    def write_all(self, writes: Sequence[Put | Update]) -> list[int]:
+        """Apply every write or none (one transaction of at most MAX_TRANSACTION_WRITES, each on another item).
+
+        Returns the positions of the writes whose condition did not hold: empty when everything was written,
+        otherwise nothing was. A transaction cancelled only because another one held an item, or by
+        throttling, raises ServiceUnavailable like any busy call.
+        """
+        if len(writes) > MAX_TRANSACTION_WRITES:
+            raise ValueError(f"a transaction takes at most {MAX_TRANSACTION_WRITES} writes, got {len(writes)}")
+        actions = [self._transact_action(write) for write in writes]
+        try:
+            self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+        except (ClientError, BotoCoreError) as exc:
+            busy = unavailable(exc)
+            if busy is not None:
+                raise busy from exc
+            if isinstance(exc, ClientError) and _condition_failed(exc):
+                reasons = exc.response.get("CancellationReasons") or []
+                failed = [
+                    index for index, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"
+                ]
+                # Without per-item reasons every write is suspect.
+                return failed or list(range(len(writes)))
+            raise
+        return []
+
+    def _transact_action(self, write: Put | Update) -> dict[str, Any]:
+        if isinstance(write, Put):
+            return {"Put": self._request(Item=to_item(write.item), ConditionExpression=write.condition)}
+        request = self._request(
+            Key=to_item(write.key), UpdateExpression=write.expression, ConditionExpression=write.condition
+        )
+        return {"Update": request | _placeholders(write.names, write.values)}
 
     def query(self, query: Query, *, limit: int | None = None, start: Mapping[str, Any] | None = None) -> Page:
         """One page of items in sort-key order (descending with newest_first), from `start` if given.

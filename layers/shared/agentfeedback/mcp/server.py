@@ -51,6 +51,21 @@ Since = Annotated[
 Until = Annotated[
     str | None, Field(max_length=40, description="Only entries created before this ISO 8601 date or time.")
 ]
+# Summaries and comparisons count whole UTC days (the aggregates are per day).
+DaysSince = Annotated[
+    str | None,
+    Field(
+        max_length=40,
+        description="Start of the window, taken back to its UTC midnight (default: 30 days before until).",
+    ),
+]
+DaysUntil = Annotated[
+    str | None,
+    Field(
+        max_length=40,
+        description="End of the window (exclusive), taken forward to the next UTC midnight (default: end of today).",
+    ),
+]
 Cursor = Annotated[
     str | None,
     Field(
@@ -136,19 +151,17 @@ def build_server(backend_for: BackendFor) -> MCPServer:
     def feedback_summary(
         ctx: Context,
         agent_id: AgentId,
-        since: Annotated[
-            str | None, Field(max_length=40, description="Start of the window (default: 30 days before until).")
-        ] = None,
-        until: Annotated[str | None, Field(max_length=40, description="End of the window (default: now).")] = None,
+        since: DaysSince = None,
+        until: DaysUntil = None,
         version: Version = None,
         days: Annotated[
             int, Field(ge=1, le=366, description="How many of the latest days to show per day (1-366).")
         ] = tools.DEFAULT_SUMMARY_DAYS,
     ) -> dict[str, Any]:
-        """Satisfaction of an agent over a window (default: the last 30 days): overall, per version (most
-        recently rated first) and per UTC day, each with positive and negative counts, satisfaction =
-        positive / (positive + negative), its 95% Wilson interval, and how many runs got feedback. Compare
-        versions here; read the reasons with negative_comments."""
+        """Satisfaction of an agent over a window of whole UTC days (default: the 30 days ending today): overall,
+        per version (most recently rated first) and per UTC day, each with positive and negative counts,
+        satisfaction = positive / (positive + negative), its 95% Wilson interval, and how many runs got
+        feedback. Compare versions here; read the reasons with negative_comments."""
         return _answer(lambda: tools.feedback_summary(backend_for(ctx), agent_id, since, until, version, days))
 
     @tool("Get run")
@@ -206,16 +219,15 @@ def build_server(backend_for: BackendFor) -> MCPServer:
             str,
             Field(min_length=1, max_length=64, description="The version to judge: a saved number or a version id."),
         ],
-        since: Annotated[
-            str | None, Field(max_length=40, description="Start of the window (default: 30 days before until).")
-        ] = None,
-        until: Annotated[str | None, Field(max_length=40, description="End of the window (default: now).")] = None,
+        since: DaysSince = None,
+        until: DaysUntil = None,
     ) -> dict[str, Any]:
         """Whether a candidate version of an agent satisfies users better than a base version, with real
-        statistics over current votes: each version's counts and satisfaction with its 95% Wilson interval, the
-        difference with its 95% interval (Newcombe), a two-sided p-value (Fisher's exact test for small
-        counts, else a two-proportion z-test), the votes each needs to detect that difference at 80% power,
-        and a one-line verdict. Use after a canary split; read reasons with negative_comments."""
+        statistics over current votes of the window's whole UTC days: each version's counts and satisfaction
+        with its 95% Wilson interval, the difference with its 95% interval (Newcombe), a two-sided p-value
+        (Fisher's exact test for small counts, else a two-proportion z-test), the votes each needs to detect
+        that difference at 80% power, and a one-line verdict. Use after a canary split; read reasons with
+        negative_comments."""
         return _answer(lambda: tools.compare_versions(backend_for(ctx), agent_id, base, candidate, since, until))
 
     return server

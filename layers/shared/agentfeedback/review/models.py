@@ -172,7 +172,10 @@ class Flips(BaseModel):
 
 class VersionFigures(Figures):
     version: str
-    last_feedback_at: str | None
+    last_feedback_at: str | None = Field(
+        description="When the latest vote on this version in the window was first given (a vote erased since may "
+        "still be this one)."
+    )
     flips: Flips
 
 
@@ -182,8 +185,11 @@ class DayFigures(Figures):
 
 class FeedbackSummary(BaseModel):
     agent_id: str
-    since: str
-    until: str = Field(description="Exclusive end of the window.")
+    since: str = Field(description="Start of the window: midnight UTC of the day `since` falls in.")
+    until: str = Field(
+        description="Exclusive end of the window: `until` rounded up to the next midnight UTC. Summaries count "
+        "whole UTC days."
+    )
     version: str | None = Field(description="The version filter, if any.")
     overall: Figures
     by_version: list[VersionFigures] = Field(description="Most recently rated version first.")
@@ -274,8 +280,11 @@ Decision = Literal["candidate_better", "candidate_worse", "no_detectable_differe
 
 class VersionComparison(_Deferred):
     agent_id: str
-    since: str
-    until: str = Field(description="Exclusive end of the window.")
+    since: str = Field(description="Start of the window: midnight UTC of the day `since` falls in.")
+    until: str = Field(
+        description="Exclusive end of the window: `until` rounded up to the next midnight UTC. Comparisons count "
+        "whole UTC days, as summaries do."
+    )
     base: ComparedVersion
     candidate: ComparedVersion
     difference: Difference | None = Field(description="Null while a version has no votes.")
@@ -365,3 +374,48 @@ class ImprovedVersion(_Deferred):
     input_tokens: int
     output_tokens: int
     cost_usd: float
+
+
+class AggregatesWindow(_Deferred):
+    """`POST .../feedback/aggregates/rebuild`: the days to recount (whole UTC days, as a summary's window)."""
+
+    model_config = ConfigDict(defer_build=True, extra="forbid")
+
+    since: str | None = Field(default=None, max_length=40, description="ISO 8601 date or time; default 30 days ago.")
+    until: str | None = Field(default=None, max_length=40, description="ISO 8601 date or time; default now.")
+
+
+class SlotFigures(_Deferred):
+    positive: int
+    negative: int
+    runs: int
+    runs_with_feedback: int
+    flips: Flips
+
+
+class AggregateDifference(_Deferred):
+    day: str = Field(description="UTC day, YYYY-MM-DD.")
+    version: str
+    stored: SlotFigures = Field(description="What the aggregates held.")
+    recounted: SlotFigures = Field(description="What counting the votes and runs again gives.")
+
+
+class AggregatesSweep(_Deferred):
+    agent_id: str
+    since: str = Field(description="Start of the window asked for (midnight UTC).")
+    until: str = Field(description="Exclusive end of the window asked for (midnight UTC).")
+    done_until: str = Field(description="Days from `since` up to this (exclusive) were processed by this call.")
+    next_since: str | None = Field(
+        description="null when the whole window was processed; otherwise call again with this as `since` and the "
+        "same `until` (one call stops before API Gateway's 29-second limit)."
+    )
+    days: int = Field(description="How many days this call processed.")
+
+
+class AggregatesCheck(AggregatesSweep):
+    consistent: bool = Field(description="Whether the processed days' aggregates equal the recount.")
+    differences: list[AggregateDifference]
+
+
+class AggregatesRebuild(AggregatesSweep):
+    corrected: list[AggregateDifference] = Field(description="Slots whose figures the rebuild changed.")

@@ -1,22 +1,30 @@
-"""The review flows behind the authenticated review routes: list, run detail, summary, erasure."""
+"""The review flows behind the authenticated review routes: list, run detail, summary, compare, erasure, and the
+aggregates' check and rebuild."""
 
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from agentfeedback.aggregates.recount import Difference, Recounter
+from agentfeedback.aggregates.store import AggregateStore, DayCounts
 from agentfeedback.core.errors import NotFound, ValidationFailed
 from agentfeedback.core.ids import canonical_run_id, canonical_user_id
 from agentfeedback.core.storage import TIMESTAMP_FORMAT
 from agentfeedback.review.comparison import compare_tallies
 from agentfeedback.review.cursor import decode_cursor, encode_cursor
 from agentfeedback.review.models import (
+    AggregateDifference,
+    AggregatesCheck,
+    AggregatesRebuild,
     ComparedVersion,
     DayFigures,
     EntryWithHistory,
@@ -28,11 +36,12 @@ from agentfeedback.review.models import (
     Flips,
     RunDetail,
     RunFeedback,
+    SlotFigures,
     VersionComparison,
     VersionFigures,
 )
 from agentfeedback.review.satisfaction import VoteTally
-from agentfeedback.review.store import FeedbackFilter, ReviewStore, RunStamp, TimeRange, Vote
+from agentfeedback.review.store import FeedbackFilter, ReviewStore, TimeRange
 from agentfeedback.runs.models import RunVersion
 from agentfeedback.runs.registry import AgentRegistry
 from agentfeedback.runs.store import RunRecord, RunStore
@@ -41,6 +50,9 @@ logger = Logger(child=True)
 
 DEFAULT_SUMMARY_DAYS = 30
 MAX_SUMMARY_DAYS = 366
+# An aggregates check or rebuild starts no new day after this many seconds, and answers with where to go on:
+# API Gateway cuts requests off at 29 s, and one day may take a few seconds to recount.
+SWEEP_SECONDS = 20.0
 
 
 def stored_time(moment: datetime) -> str:
@@ -120,96 +132,122 @@ def feedback_filter(
     )
 
 
-def summary_window(since: str | None, until: str | None, now: datetime | None = None) -> Window:
-    """Defaults to the last 30 days; longer than a year is refused (summary and compare read every vote in it)."""
+def _midnight(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    """Whole UTC days [since, until): both at midnight, until exclusive. Summaries count per day (aggregates)."""
+
+    since: datetime
+    until: datetime
+
+    @property
+    def first_day(self) -> str:
+        return self.since.strftime("%Y-%m-%d")
+
+    @property
+    def last_day(self) -> str:
+        return (self.until - timedelta(days=1)).strftime("%Y-%m-%d")
+
+    def days(self) -> list[str]:
+        count = (self.until - self.since).days
+        return [(self.since + timedelta(days=offset)).strftime("%Y-%m-%d") for offset in range(count)]
+
+
+def day_window(
+    since: str | None,
+    until: str | None,
+    now: datetime | None = None,
+    default_days: int = DEFAULT_SUMMARY_DAYS,
+    max_days: int = MAX_SUMMARY_DAYS,
+) -> DayWindow:
+    """The whole UTC days a window touches: since goes back to its midnight, until forward to the next one.
+
+    Defaults: until is the end of today (UTC), since `default_days` before it (today included). A window of
+    more than `max_days` days is refused, as since not earlier than until is.
+    """
     parsed = Window.parse(since, until)
     end = parsed.until or (now or datetime.now(UTC))
-    start = parsed.since or end - timedelta(days=DEFAULT_SUMMARY_DAYS)
-    if start >= end:
+    until_day = _midnight(end) if _midnight(end) == end else _midnight(end) + timedelta(days=1)
+    since_day = _midnight(parsed.since) if parsed.since else until_day - timedelta(days=default_days)
+    if since_day >= until_day:
         raise ValidationFailed("Invalid request: since must be earlier than until.")
-    if end - start > timedelta(days=MAX_SUMMARY_DAYS):
-        raise ValidationFailed(
-            f"Invalid request: the window may span at most {MAX_SUMMARY_DAYS} days (since to until)."
-        )
-    return Window(since=start, until=end)
+    if until_day - since_day > timedelta(days=max_days):
+        raise ValidationFailed(f"Invalid request: the window may span at most {max_days} days (since to until).")
+    return DayWindow(since=since_day, until=until_day)
+
+
+def summary_window(since: str | None, until: str | None, now: datetime | None = None) -> DayWindow:
+    """The summary's window, in whole UTC days: the last 30 days (today included) unless told; at most 366."""
+    return day_window(since, until, now)
 
 
 def summarise(
     agent_id: str,
-    window: Window,
-    votes: Iterable[Vote],
-    runs: Iterable[RunStamp],
+    window: DayWindow,
+    counts: Iterable[DayCounts],
     version: str | None = None,
 ) -> FeedbackSummary:
-    """Satisfaction per version and per UTC day of the vote, and the share of the window's runs that got feedback.
+    """Satisfaction per version and per UTC day, and the share of the window's runs that got feedback.
 
-    A vote counts on the day it was first given (created_at); a changed vote moves, it is not added; a retracted
-    vote is not counted. A run "got feedback" when at least one vote on it was given in the window. Per version,
-    `flips` sums how the current votes changed their minds (review.models.Flips).
+    `counts` are the aggregates of the window's days (one per version and day). A vote counts on the day it
+    was first given (created_at): a changed vote moves, it is not added; a retracted vote is not counted. A run
+    counts on the day it was created, and "got feedback" when it has at least one current vote. Per version,
+    `flips` sums how the current votes changed their minds (review.models.Flips). Versions without a vote in the
+    window are not listed; days with neither runs nor votes are left out.
     """
-    assert window.since is not None and window.until is not None
-    overall = VoteTally()
-    per_version: dict[str, VoteTally] = defaultdict(VoteTally)
-    flips: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # to negative, to positive, votes that flipped
-    last_vote: dict[str, str] = {}
-    per_day: dict[str, VoteTally] = defaultdict(VoteTally)
-    rated_runs: set[str] = set()
-    for vote in votes:
-        overall.add(vote.outcome)
-        per_version[vote.version_id].add(vote.outcome)
-        flipped = flips[vote.version_id]
-        flipped[0] += vote.flips_to_negative
-        flipped[1] += vote.flips_to_positive
-        flipped[2] += bool(vote.flips_to_negative or vote.flips_to_positive)
-        last_vote[vote.version_id] = max(last_vote.get(vote.version_id, ""), vote.created_at)
-        per_day[vote.created_at[:10]].add(vote.outcome)
-        rated_runs.add(vote.run_id)
-
-    run_list = list(runs)
-    # Runs carry their version only if the runs index projects it; otherwise per-version shares are unknown.
-    versions_known = all(run.version_id is not None for run in run_list)
-    if version is not None and versions_known:
-        run_list = [run for run in run_list if run.version_id == version]
-    runs_counted = version is None or versions_known
-
-    def run_counts(selected: Iterable[RunStamp]) -> tuple[int | None, int | None]:
-        if not runs_counted:
-            return None, None
-        ids = {run.run_id for run in selected}
-        return len(ids), len(ids & rated_runs)
-
-    days_with_runs: dict[str, list[RunStamp]] = defaultdict(list)
-    for run in run_list:
-        days_with_runs[run.created_at[:10]].append(run)
-
-    def version_figures(version_id: str, tally: VoteTally) -> VersionFigures:
-        of_version = (run for run in run_list if run.version_id == version_id)
-        counts = run_counts(of_version) if versions_known else (None, None)
-        figures = Figures.of(tally, *counts).model_dump()
-        to_negative, to_positive, flipped_votes = flips[version_id]
-        return VersionFigures(
+    selected = [entry for entry in counts if version is None or entry.slot.version_id == version]
+    per_version: dict[str, list[DayCounts]] = defaultdict(list)
+    per_day: dict[str, list[DayCounts]] = defaultdict(list)
+    for entry in selected:
+        per_version[entry.slot.version_id].append(entry)
+        if not entry.empty:
+            per_day[entry.slot.day].append(entry)
+    voted = {
+        version_id: entries
+        for version_id, entries in per_version.items()
+        if any(entry.positive or entry.negative for entry in entries)
+    }
+    last_vote = {
+        version_id: max((entry.last_vote_at for entry in entries if entry.last_vote_at), default=None)
+        for version_id, entries in voted.items()
+    }
+    by_version = [
+        VersionFigures(
             version=version_id,
             last_feedback_at=last_vote[version_id],
-            flips=Flips(positive_to_negative=to_negative, negative_to_positive=to_positive, votes=flipped_votes),
-            **figures,
+            flips=_flips(entries),
+            **_figures(entries).model_dump(),
         )
-
-    by_version = [
-        version_figures(version_id, tally)
-        for version_id, tally in sorted(per_version.items(), key=lambda pair: last_vote[pair[0]], reverse=True)
-    ]
-    by_day = [
-        DayFigures(day=day, **Figures.of(per_day[day], *run_counts(days_with_runs[day])).model_dump())
-        for day in sorted(set(per_day) | set(days_with_runs))
+        for version_id, entries in sorted(voted.items(), key=lambda pair: last_vote[pair[0]] or "", reverse=True)
     ]
     return FeedbackSummary(
         agent_id=agent_id,
         since=stored_time(window.since),
         until=stored_time(window.until),
         version=version,
-        overall=Figures.of(overall, *run_counts(run_list)),
+        overall=_figures(selected),
         by_version=by_version,
-        by_day=by_day,
+        by_day=[DayFigures(day=day, **_figures(per_day[day]).model_dump()) for day in sorted(per_day)],
+    )
+
+
+def _figures(counts: list[DayCounts]) -> Figures:
+    """The figures of a set of slots: their votes, runs and rated runs added up."""
+    tally = VoteTally(
+        positive=sum(entry.positive for entry in counts), negative=sum(entry.negative for entry in counts)
+    )
+    return Figures.of(tally, sum(entry.runs for entry in counts), sum(entry.rated_runs for entry in counts))
+
+
+def _flips(counts: list[DayCounts]) -> Flips:
+    """The flips of a set of slots' current votes, added up."""
+    return Flips(
+        positive_to_negative=sum(entry.flips_to_negative for entry in counts),
+        negative_to_positive=sum(entry.flips_to_positive for entry in counts),
+        votes=sum(entry.flipped_votes for entry in counts),
     )
 
 
@@ -237,13 +275,24 @@ def version_reference(
 
 
 class ReviewService:
-    """The review flows behind the authenticated review routes: list, run detail, summary, compare, erasure."""
+    """The review flows behind the authenticated review routes: list, run detail, summary, compare, erasure, and
+    the aggregates' check and rebuild."""
 
-    def __init__(self, store: ReviewStore, runs: RunStore, registry: AgentRegistry, run_retention_days: int) -> None:
+    def __init__(
+        self,
+        store: ReviewStore,
+        runs: RunStore,
+        registry: AgentRegistry,
+        run_retention_days: int,
+        aggregates: AggregateStore,
+        recounter: Recounter,
+    ) -> None:
         self._store = store
         self._runs = runs
         self._registry = registry
         self._run_retention_days = run_retention_days
+        self._aggregates = aggregates
+        self._recounter = recounter
 
     def list_feedback(
         self,
@@ -320,35 +369,48 @@ class ReviewService:
         raise NotFound(f"Run {run_id[:128]!r} of agent {agent_id!r} has no feedback entry {feedback_id[:64]!r}.")
 
     def feedback_summary(
-        self, tenant: str, agent_id: str, window: Window, version: str | None = None
+        self, tenant: str, agent_id: str, window: DayWindow, version: str | None = None
     ) -> FeedbackSummary:
-        times = window.time_range()
-        return summarise(
-            agent_id,
-            window,
-            votes=self._store.votes(tenant, agent_id, times, version),
-            runs=self._store.runs(tenant, agent_id, times),
-            version=version,
+        """Read from the aggregates: one query of days x versions items, whatever the number of votes."""
+        return summarise(agent_id, window, self.daily_counts(tenant, agent_id, window), version)
+
+    def daily_counts(self, tenant: str, agent_id: str, window: DayWindow) -> list[DayCounts]:
+        """The aggregates of a window, one per (version, UTC day) with votes or runs, oldest day first.
+
+        Each holds current positive and negative votes first given that day, runs created that day and how
+        many of those have a current vote. What the summary, a version comparison or a dashboard counts from.
+        """
+        return self._aggregates.day_counts(tenant, agent_id, window.first_day, window.last_day)
+
+    def check_aggregates(self, tenant: str, agent_id: str, window: DayWindow, seconds: float) -> AggregatesCheck:
+        """Compare the aggregates of each day of the window with a recount, oldest day first, for about `seconds`."""
+        done, found = self._sweep(tenant, agent_id, window, seconds, self._recounter.check_day)
+        return AggregatesCheck(
+            **_sweep_fields(agent_id, window, done),
+            consistent=not found,
+            differences=[_difference(item) for item in found],
         )
 
     def compare_versions(
-        self, tenant: str, agent_id: str, base: str, candidate: str, window: Window
+        self, tenant: str, agent_id: str, base: str, candidate: str, window: DayWindow
     ) -> VersionComparison:
         """Satisfaction of two versions over the window's current votes (one per run and user), and whether the
         candidate differs from the base beyond chance (review.comparison). Versions by number or id
         (version_reference); ValidationFailed when both name the same version.
+
+        Counts come from the aggregates of the window's whole UTC days (daily_counts), as the summary's do.
         """
-        assert window.since is not None and window.until is not None
         base_number, base_id = version_reference(self._registry, tenant, agent_id, "base", base)
         candidate_number, candidate_id = version_reference(self._registry, tenant, agent_id, "candidate", candidate)
         if base_id == candidate_id:
             raise ValidationFailed("Invalid request: base and candidate name the same version; compare two versions.")
         tallies = {base_id: VoteTally(), candidate_id: VoteTally()}
-        # One read of the window's votes (projected to what is counted) serves both versions.
-        for vote in self._store.votes(tenant, agent_id, window.time_range()):
-            tally = tallies.get(vote.version_id)
+        # One read of the window's aggregates (days x versions items) serves both versions.
+        for counts in self.daily_counts(tenant, agent_id, window):
+            tally = tallies.get(counts.slot.version_id)
             if tally is not None:
-                tally.add(vote.outcome)
+                tally.positive += counts.positive
+                tally.negative += counts.negative
         comparison = compare_tallies(tallies[base_id], tallies[candidate_id])
         return VersionComparison.of(
             agent_id,
@@ -357,6 +419,39 @@ class ReviewService:
             ComparedVersion.of(candidate_number, candidate_id, tallies[candidate_id]),
             comparison,
         )
+
+    def rebuild_aggregates(self, tenant: str, agent_id: str, window: DayWindow, seconds: float) -> AggregatesRebuild:
+        """Recount each day of the window and overwrite its aggregates, oldest day first, for about `seconds`."""
+        done, found = self._sweep(tenant, agent_id, window, seconds, self._recounter.rebuild_day)
+        logger.info(
+            "aggregates rebuilt",
+            extra={"tenant": tenant, "agent_id": agent_id, "days": len(done), "corrected": len(found)},
+        )
+        return AggregatesRebuild(
+            **_sweep_fields(agent_id, window, done), corrected=[_difference(item) for item in found]
+        )
+
+    @staticmethod
+    def _sweep(
+        tenant: str,
+        agent_id: str,
+        window: DayWindow,
+        seconds: float,
+        visit: Callable[[str, str, str], list[Difference]],
+    ) -> tuple[list[str], list[Difference]]:
+        """Visit days oldest first while the next one is expected to finish in time (at least one day)."""
+        deadline = time.monotonic() + seconds
+        done: list[str] = []
+        found: list[Difference] = []
+        slowest = 0.0
+        for day in window.days():
+            started = time.monotonic()
+            if done and started + slowest > deadline:
+                break
+            found += visit(tenant, agent_id, day)
+            done.append(day)
+            slowest = max(slowest, time.monotonic() - started)
+        return done, found
 
     def erase_user(self, tenant: str, user_id: str) -> ErasedUser:
         """Delete every feedback entry of one end user in the tenant (all agents), each with its history, under any
@@ -379,3 +474,34 @@ class ReviewService:
         # The user id itself is not logged: that would keep what the request asked to erase.
         logger.info("end-user feedback erased", extra={"tenant": tenant, "erased": erased, "runs_erased": runs_erased})
         return ErasedUser(user_id=spellings[0], erased=erased, runs_erased=runs_erased)
+
+
+def _slot_figures(counts: DayCounts) -> SlotFigures:
+    return SlotFigures(
+        positive=counts.positive,
+        negative=counts.negative,
+        runs=counts.runs,
+        runs_with_feedback=counts.rated_runs,
+        flips=_flips([counts]),
+    )
+
+
+def _difference(found: Difference) -> AggregateDifference:
+    return AggregateDifference(
+        day=found.slot.day,
+        version=found.slot.version_id,
+        stored=_slot_figures(found.stored),
+        recounted=_slot_figures(found.recounted),
+    )
+
+
+def _sweep_fields(agent_id: str, window: DayWindow, done: list[str]) -> dict[str, Any]:
+    done_until = window.since + timedelta(days=len(done))
+    return {
+        "agent_id": agent_id,
+        "since": stored_time(window.since),
+        "until": stored_time(window.until),
+        "done_until": stored_time(done_until),
+        "next_since": stored_time(done_until) if done_until < window.until else None,
+        "days": len(done),
+    }

@@ -1,19 +1,18 @@
-"""Review reads (and the one erasure) over feedback and runs: every access is a key or an index query.
+"""Review reads (and the one erasure) over feedback entries: every access is a key or an index query.
 
 Indexes used, all declared in template.yaml: FeedbackTable.by_agent_time (an agent's current votes by time,
-projecting what the list and the summary read), FeedbackTable.by_run (one run's entries, keys only: the entries
-themselves, with their histories, are then read by key), FeedbackTable.by_user (one end user's entries, sparse,
-keys only) and RunsTable.by_agent_time (an agent's runs by time). Nothing here scans a table.
+projecting what the list reads), FeedbackTable.by_run (one run's entries, keys only: the entries themselves, with
+their histories, are then read by key) and FeedbackTable.by_user (one end user's entries, sparse, keys only).
+Nothing here scans a table. Summaries and comparisons read the aggregates (agentfeedback.aggregates), not the votes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentfeedback.core.storage import Query, Table
-from agentfeedback.feedback.store import FLIPS_TO_NEGATIVE, FLIPS_TO_POSITIVE, FeedbackEntry
+from agentfeedback.feedback.store import FeedbackEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,24 +40,6 @@ class TimeRange:
 
     lowest: str | None = None
     highest: str | None = None
-
-
-@dataclass(frozen=True)
-class Vote:
-    run_id: str
-    version_id: str
-    outcome: str
-    created_at: str
-    flips_to_negative: int = 0  # how often this vote changed from positive to negative
-    flips_to_positive: int = 0
-
-
-@dataclass(frozen=True)
-class RunStamp:
-    run_id: str
-    created_at: str
-    # Only present if RunsTable.by_agent_time projects version_id (KEYS_ONLY does not).
-    version_id: str | None
 
 
 @dataclass(frozen=True)
@@ -99,9 +80,8 @@ def _key_condition(partition: str, value: str, times: TimeRange) -> tuple[str, d
 
 
 class ReviewStore:
-    def __init__(self, client: DynamoDBClient, feedback_table: str, runs_table: str) -> None:
+    def __init__(self, client: DynamoDBClient, feedback_table: str) -> None:
         self._feedback_table = Table(client, feedback_table)
-        self._runs_table = Table(client, runs_table)
 
     def feedback_page(
         self,
@@ -176,50 +156,6 @@ class ReviewStore:
             if item.get("agent_id") == agent_id and item.get("tenant_run") == f"{tenant}#{run_id}"
         ]
         return sorted(entries, key=lambda entry: (entry.created_at, entry.id), reverse=True)
-
-    def votes(self, tenant: str, agent_id: str, times: TimeRange, version: str | None = None) -> Iterator[Vote]:
-        """The current votes on an agent created in a time range: only what the summary counts is read."""
-        condition, names, values = _key_condition("tenant_agent", f"{tenant}#{agent_id}", times)
-        names.update(
-            {
-                "#run_id": "run_id",
-                "#version_id": "version_id",
-                "#outcome": "outcome",
-                "#t": "created_at",
-                "#down": FLIPS_TO_NEGATIVE,
-                "#up": FLIPS_TO_POSITIVE,
-            }
-        )
-        if version is not None:
-            values[":version"] = version
-        items = self._feedback_table.query_all(
-            Query(
-                condition,
-                index="by_agent_time",
-                names=names,
-                values=values,
-                filter="#version_id = :version" if version is not None else None,
-                projection="#run_id, #version_id, #outcome, #t, #down, #up",
-            )
-        )
-        for item in items:
-            yield Vote(
-                run_id=str(item["run_id"]),
-                version_id=str(item["version_id"]),
-                outcome=str(item["outcome"]),
-                created_at=str(item["created_at"]),
-                flips_to_negative=int(item.get(FLIPS_TO_NEGATIVE, 0)),
-                flips_to_positive=int(item.get(FLIPS_TO_POSITIVE, 0)),
-            )
-
-    def runs(self, tenant: str, agent_id: str, times: TimeRange) -> Iterator[RunStamp]:
-        """The agent's runs created in a time range, from the runs index (keys and version_id: cheap to read)."""
-        condition, names, values = _key_condition("tenant_agent", f"{tenant}#{agent_id}", times)
-        items = self._runs_table.query_all(Query(condition, index="by_agent_time", names=names, values=values))
-        for item in items:
-            yield RunStamp(
-                run_id=str(item["run_id"]), created_at=str(item["created_at"]), version_id=item.get("version_id")
-            )
 
     def user_entry_keys(self, tenant: str, user_id: str) -> list[str]:
         """Table keys of one end user's entries in a tenant (the by_user index is sparse: no anonymous ones)."""

@@ -1,0 +1,1 @@
+"""Pre-aggregated counts per (tenant, agent, version, UTC day), kept from the tables' DynamoDB streams."""
