@@ -457,6 +457,8 @@ def test_widget_function_only_reads_what_a_page_and_a_run_need():
         "dynamodb:Query": [
             json.dumps({"Fn::Sub": "${FeedbackTable.Arn}/index/by_agent_time"}),
             json.dumps({"Fn::Sub": "${FeedbackTable.Arn}/index/by_run"}),
+            # The page's totals: the agent's partition of the aggregates.
+            json.dumps({"Fn::GetAtt": ["AggregatesTable", "Arn"]}),
         ],
         "dynamodb:GetItem": [json.dumps({"Fn::GetAtt": ["RunsTable", "Arn"]})],
     }

@@ -124,9 +124,12 @@ def test_user_feedback_widget_in_chromium(stack, api_key, feedback_items, browse
     vote(third, "negative", "eve", SCRIPT_COMMENT)
     vote(first, "positive", "ana", "Changed my mind: <b>it was right</b>.")  # one entry, current outcome
     assert _post(stack, "/v1/_/feedback/erasures", {"user_id": "erase-me"}, api_key)["erased"] == 1
+    stack.wait_for_streams()  # the totals read the aggregates the streams keep
 
     markup = stack.invoke("FeedbackWidgetFunction", widget_event(agent))
     assert isinstance(markup, str)
+    # Its totals: the six current votes (the erased one gone), over the whole UTC day of the last hour.
+    assert ", every version, both outcomes: 6 current votes, 2 positive, 4 negative; satisfaction 33.3%" in markup
     report = _render(markup, "User feedback", "feedback-widget")
 
     # Current votes, newest first (by first vote): ana's change shows once, the erased user not at all.

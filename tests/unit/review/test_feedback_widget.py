@@ -15,7 +15,8 @@ import yaml
 from agentfeedback.feedback.store import FeedbackStore
 from agentfeedback.review.widget_html import COMMENT_PREVIEW_CHARS
 from agentfeedback.runs.store import RunRecord, RunStore
-from tests.helpers import ROOT, FakeContext, load_handler, stamp, vote
+from agentfeedback.tokens import TokenClaims
+from tests.helpers import ROOT, FakeContext, load_event, load_handler, stamp, vote
 
 AGENT = "support-bot"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -289,6 +290,84 @@ def test_only_feedback_given_in_the_dashboards_time_range_is_listed(mixed):
     markup = render(context={"timeRange": zoomed})
     assert runs_shown(markup) == ["r5", "r4", "r3"]
     assert "first given between 2026-11-02 09:02 and 2026-11-02 09:04 (UTC)" in Page(markup).visible
+
+
+def totals_line(markup: str) -> str:
+    [line] = [text for tag, text in paragraphs(markup) if tag == "fb-totals"]
+    return line
+
+
+def paragraphs(markup: str) -> list[tuple[str | None, str]]:
+    """(class, text) of each <p> of the page."""
+    found: list[tuple[str | None, str]] = []
+
+    class Paragraphs(HTMLParser):
+        open: str | bool | None = False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "p":
+                self.open = dict(attrs).get("class")
+                found.append((self.open, ""))
+
+        def handle_endtag(self, tag):
+            if tag == "p":
+                self.open = False
+
+        def handle_data(self, data):
+            if self.open is not False:
+                found[-1] = (found[-1][0], found[-1][1] + data)
+
+    Paragraphs(convert_charrefs=True).feed(markup)
+    return found
+
+
+def test_totals_are_the_summarys_over_the_whole_utc_days_of_the_range(store, streams, invoke):
+    claims = TokenClaims(tenant="acme", agent_id=AGENT, run_id="run-4", version_id="v1")
+    vote(store, "run-1", "u1", "positive", T0)
+    vote(store, "run-2", "u1", "positive", T0 + timedelta(hours=2))
+    vote(store, "run-3", "u1", "positive", T0 + timedelta(hours=3))
+    vote(store, "run-3", "u1", "negative", T0 + timedelta(hours=4))  # a change of mind: counted once
+    vote(store, "run-4", "u1", "negative", T0 + timedelta(hours=5))
+    store.retract(claims, "u1", now=stamp(T0 + timedelta(hours=6)))  # retracted: out of every count
+    vote(store, "run-5", "u1", "positive", T0 + timedelta(days=1), version="v2")
+    vote(store, "run-6", "u1", "positive", datetime(2026, 11, 9, tzinfo=UTC))  # after the range
+    streams.pump()
+    # The sample event's range: 1 to 8 November (midnights), the days 1 to 7.
+    window = {"since": "2026-11-01T00:00:00Z", "until": "2026-11-08T00:00:00Z"}
+    status, _, summary = invoke("review", load_event("review/feedback_summary.json", query=window))
+    assert status == 200
+    overall = summary["overall"]
+    assert (overall["positive"], overall["negative"]) == (3, 1)
+    low, high = (f"{overall['interval'][side] * 100:.1f}%" for side in ("low", "high"))
+    assert totals_line(render()) == (
+        "Totals, UTC days 2026-11-01 to 2026-11-07 (whole days), every version, both outcomes: 4 current votes, "
+        f"3 positive, 1 negative; satisfaction 75.0% (95% interval {low} to {high})."
+    )
+    # A range of minutes inside 2 November: the listing keeps to it, the totals count that whole day.
+    start = int((T0 + timedelta(hours=1)).timestamp() * 1000)
+    end = int((T0 + timedelta(hours=2, minutes=30)).timestamp() * 1000)
+    zoomed = render(context={"timeRange": {"mode": "absolute", "start": start, "end": end}})
+    assert runs_shown(zoomed) == ["run-2"]
+    assert totals_line(zoomed).startswith(
+        "Totals, UTC day 2026-11-02 (whole days), every version, both outcomes: 3 current votes, 2 positive, "
+        "1 negative;"
+    )
+    # A version chosen in the form: its totals only.
+    only_v2 = render(form={"version": "v2"})
+    assert totals_line(only_v2).startswith(
+        "Totals, UTC days 2026-11-01 to 2026-11-07 (whole days), version v2, both outcomes: 1 current vote, "
+        "1 positive, 0 negative; satisfaction 100.0%"
+    )
+
+
+def test_totals_without_votes_say_none_and_past_the_summarys_limit_say_why(store, streams):
+    assert totals_line(render()) == (
+        "Totals, UTC days 2026-11-01 to 2026-11-07 (whole days), every version, both outcomes: 0 current votes."
+    )
+    two_years = {"mode": "relative", "start": 1730419200000, "end": 1794096000000}
+    assert totals_line(render(context={"timeRange": two_years})) == (
+        "Totals cover at most 366 days: narrow the dashboard's time range."
+    )
 
 
 def test_times_are_shown_in_the_dashboards_time_zone(store):

@@ -2,7 +2,9 @@
 
 It lists current votes through the review service (the same reads as the review API: one entry per run and
 end user, so a changed vote counts once and an erased end user is gone at once), unlike a Logs Insights table,
-which would show what the logs kept. The widget's log lines carry no comment and no end-user id.
+which would show what the logs kept. Its totals are the summary's, read from the aggregates of the whole UTC days
+the dashboard's time range touches (one query, whatever the number of votes). The widget's log lines carry no
+comment and no end-user id.
 """
 
 from __future__ import annotations
@@ -13,12 +15,20 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from agentfeedback.core.errors import DomainError, InvalidCursor, NotFound, ServiceUnavailable
+from agentfeedback.core.errors import DomainError, InvalidCursor, NotFound, ServiceUnavailable, ValidationFailed
 from agentfeedback.core.http_api import invalid_request
 from agentfeedback.core.storage import unavailable
 from agentfeedback.review.models import FeedbackPage
-from agentfeedback.review.service import ReviewService, feedback_filter
-from agentfeedback.review.widget_html import DOCS, PageView, error_html, page_html, run_feedback_html, run_html
+from agentfeedback.review.service import MAX_SUMMARY_DAYS, ReviewService, feedback_filter, stored_time, summary_window
+from agentfeedback.review.widget_html import (
+    DOCS,
+    PageView,
+    Totals,
+    error_html,
+    page_html,
+    run_feedback_html,
+    run_html,
+)
 from agentfeedback.review.widget_request import WidgetRequest, is_describe, read_widget_event
 
 logger = Logger(child=True)
@@ -88,7 +98,25 @@ class FeedbackWidget:
             "feedback widget listed",
             extra={"tenant": filters.tenant, "agent_id": filters.agent, "shown": len(page.items)},
         )
-        return page_html(PageView(request, function_arn, page.items, page.next_cursor, notice=notice))
+        totals = self._totals(request)
+        return page_html(PageView(request, function_arn, page.items, page.next_cursor, notice=notice, totals=totals))
+
+    def _totals(self, request: WidgetRequest) -> Totals:
+        """The current votes of the whole UTC days the dashboard's range touches (its version only, if chosen).
+
+        An open range (none given) is the summary's default, the 30 days ending today; a range past the summary's
+        MAX_SUMMARY_DAYS gets a note instead of figures.
+        """
+        filters, window = request.filters, request.window
+        try:
+            days = summary_window(
+                stored_time(window.since) if window.since else None,
+                stored_time(window.until) if window.until else None,
+            )
+        except ValidationFailed:
+            return Totals(note=f"Totals cover at most {MAX_SUMMARY_DAYS} days: narrow the dashboard's time range.")
+        summary = self._service().feedback_summary(filters.tenant or "", filters.agent or "", days, filters.version)
+        return Totals(since=days.since, until=days.until, figures=summary.overall, version=filters.version)
 
     def _run(self, request: WidgetRequest) -> str:
         filters, run_id = request.filters, request.run_id or ""

@@ -14,9 +14,10 @@ import html
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from agentfeedback.review.models import EntryWithHistory, FeedbackItem, RunDetail
+from agentfeedback.review.models import EntryWithHistory, FeedbackItem, Figures, RunDetail
 from agentfeedback.review.widget_request import PAGE_ACTION, Clock, WidgetFilters, WidgetRequest
 
 COMMENT_PREVIEW_CHARS = 280
@@ -34,6 +35,7 @@ _STYLE = """<style>
 .fb-negative { color: #d91515; }
 .fb-comment { white-space: pre-wrap; overflow-wrap: anywhere; }
 .fb-muted { color: #5f6b7a; }
+.fb-totals { font-weight: bold; margin: 4px 0; }
 .fb-id { font-family: monospace; white-space: nowrap; }
 .fb-error { border-left: 4px solid #d91515; padding: 4px 8px; margin: 6px 0; }
 .fb-notice { border-left: 4px solid #0972d3; padding: 4px 8px; margin: 6px 0; }
@@ -51,7 +53,9 @@ The current feedback on one agent's runs, newest first: one entry per run and en
 once, with its current outcome and comment; an erased end user is gone), given within the dashboard's time
 range. Each row shows the outcome, the date, the comment, the version and the run (choose it for the run's
 input, output and all its feedback). The form above the table changes the filters; choose a version to see
-only its feedback.
+only its feedback. Above the table, the totals: current votes and satisfaction (with its 95% Wilson interval)
+over the whole UTC days the time range touches, of the chosen version or all, both outcomes (from the
+pre-aggregated daily counts, as the review API's summary).
 
 ### Widget parameters
 Param | Description
@@ -197,6 +201,18 @@ def _row(item: FeedbackItem, request: WidgetRequest, function_arn: str) -> str:
 
 
 @dataclass(frozen=True)
+class Totals:
+    """The page's totals: the current votes of whole UTC days [since, until) (midnights), of one version or all;
+    or, when they could not be read for the page's range, a note saying why."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    figures: Figures | None = None
+    version: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class PageView:
     """What one page of the widget shows. `items` is None when nothing was listed (filters missing or wrong)."""
 
@@ -206,6 +222,32 @@ class PageView:
     next_cursor: str | None = None
     error: str | None = None
     notice: str | None = None
+    totals: Totals | None = None
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def totals_text(totals: Totals) -> str:
+    """One line: how many current votes, of which outcome, and satisfaction with its 95% Wilson interval."""
+    if totals.note is not None or totals.figures is None or totals.since is None or totals.until is None:
+        return totals.note or ""
+    figures = totals.figures
+    last_day = totals.until - timedelta(days=1)
+    days = f"UTC days {totals.since:%Y-%m-%d} to {last_day:%Y-%m-%d}"
+    if totals.since == last_day:
+        days = f"UTC day {totals.since:%Y-%m-%d}"
+    scope = f"version {totals.version}" if totals.version else "every version"
+    votes = "vote" if figures.total == 1 else "votes"
+    text = f"Totals, {days} (whole days), {scope}, both outcomes: {figures.total} current {votes}"
+    if figures.satisfaction is None or figures.interval is None:
+        return text + "."
+    return (
+        f"{text}, {figures.positive} positive, {figures.negative} negative; satisfaction "
+        f"{_percent(figures.satisfaction)} (95% interval {_percent(figures.interval.low)} to "
+        f"{_percent(figures.interval.high)})."
+    )
 
 
 def page_html(view: PageView) -> str:
@@ -222,6 +264,8 @@ def page_html(view: PageView) -> str:
             parts.append(_message("notice", "Enter a tenant and an agent, then choose Apply."))
         return _frame(request.dark, "".join(parts))
     shown = f"agent {filters.agent} of tenant {filters.tenant}"
+    if view.totals is not None:
+        parts.append(f'<p class="fb-totals">{_e(totals_text(view.totals))}</p>')
     if not view.items:
         parts.append(f'<p class="fb-muted">No feedback on {_e(shown)} matches, {_e(_window_text(request))}.</p>')
     else:
