@@ -37,7 +37,9 @@ def test_mcp_is_one_route_of_its_own_function_behind_the_api_key_authorizer():
 
 def test_mcp_function_only_reads_through_keys_and_indexes():
     grants = grants_of("McpFunction")
-    assert set(grants) == {"dynamodb:Query", "dynamodb:GetItem"}
+    assert set(grants) == {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem"}
+    # get_run reads the run's entries by the keys by_run lists (KEYS_ONLY): ReviewStore.run_feedback.
+    assert grants["dynamodb:BatchGetItem"] == [json.dumps({"Fn::GetAtt": ["FeedbackTable", "Arn"]})]
     assert sorted(grants["dynamodb:Query"]) == sorted(
         [
             *(

@@ -460,6 +460,8 @@ def test_widget_function_only_reads_what_a_page_and_a_run_need():
             # The page's totals: the agent's partition of the aggregates.
             json.dumps({"Fn::GetAtt": ["AggregatesTable", "Arn"]}),
         ],
+        # A run's popup reads its entries by the keys by_run lists (KEYS_ONLY): ReviewStore.run_feedback.
+        "dynamodb:BatchGetItem": [json.dumps({"Fn::GetAtt": ["FeedbackTable", "Arn"]})],
         "dynamodb:GetItem": [json.dumps({"Fn::GetAtt": ["RunsTable", "Arn"]})],
     }
     assert properties("FeedbackWidgetFunctionLogGroup") == {
