@@ -117,7 +117,7 @@ load: install ## Load test: concurrent posts at a fresh local stack on 127.0.0.1
 	$(PY) bench/load_feedback.py $(ARGS)
 
 .PHONY: bench-summary
-bench-summary: install ## Summary latency at 2,000 / 20,000 / 100,000 votes, votes path vs aggregates (about 20 minutes)
+bench-summary: install ## Summary latency at 2,000 / 20,000 / 100,000 votes, votes path vs aggregates (about 15 minutes)
 	$(PY) bench/summary_latency.py $(ARGS)
 
 .PHONY: fuzz
