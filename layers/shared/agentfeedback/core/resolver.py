@@ -44,6 +44,7 @@ from agentfeedback.core.http_api import (
     status_of,
     too_large,
     unsupported_media_type,
+    unwanted_body_refusal,
     with_standard_headers,
 )
 from agentfeedback.core.ids import AGENT_ID_REGEX
@@ -99,17 +100,17 @@ def with_canonical_media_type(event: dict[str, Any]) -> dict[str, Any]:
 def body_refusal(
     event: dict[str, Any], max_body_bytes: int | None = None, takes_body: bool = True
 ) -> DomainError | None:
-    """What the shared body rules say of a request before any route sees it: 413 past max_body_bytes, then,
-    for a JSON (or undeclared) body of a POST, PUT or PATCH, core.http_api.parse_json_object's 400. A route
-    that takes no body (`takes_body` False: an action such as promote) accepts an empty one."""
-    if str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
-        return None
+    """What the shared body rules say of a request before any route sees it. A route that takes a body (a
+    POST, PUT or PATCH with a body parameter): 413 past max_body_bytes, then, for a JSON (or undeclared) body,
+    core.http_api.parse_json_object's 400 (Powertools answers 415 itself). A route that takes none (a GET, a
+    DELETE, an action such as promote): core.http_api.unwanted_body_refusal, the same rules for any method."""
     raw = body_bytes(event.get("body"), bool(event.get("isBase64Encoded")))
-    if max_body_bytes is not None and len(raw) > max_body_bytes:
-        return too_large(max_body_bytes)
-    if not takes_body and not raw:
-        return None
     headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+    limit = max_body_bytes if max_body_bytes is not None else MAX_BODY_BYTES
+    if not takes_body or str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
+        return unwanted_body_refusal(raw, headers.get("content-type"), limit)
+    if len(raw) > limit:
+        return too_large(limit)
     if unsupported_media_type(headers.get("content-type")) is not None:
         return None  # Powertools answers it: 415 through validation_error
     try:
