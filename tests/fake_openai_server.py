@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -102,6 +103,7 @@ class StreamedReply:
     release: threading.Event = field(default_factory=threading.Event)
     cut_after: int | None = None
     finished: threading.Event = field(default_factory=threading.Event)  # set once every event was written
+    sent_at: list[float] = field(default_factory=list)  # time.monotonic() as each event was flushed
 
     def frame(self, event: Any) -> bytes:
         if isinstance(event, bytes):
@@ -204,6 +206,7 @@ class FakeOpenAIServer:
                         frame = reply.frame(event)
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
                         self.wfile.flush()
+                        reply.sent_at.append(time.monotonic())
                     self.wfile.write(b"0\r\n\r\n")
                     reply.finished.set()
                 except (BrokenPipeError, ConnectionResetError):
