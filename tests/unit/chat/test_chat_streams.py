@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Metrics
 
 from agentfeedback import composition
 from agentfeedback.chat.models import ChatCompletionChunk, ChatCompletionRequest, UsageChunk
@@ -34,6 +35,13 @@ def chat_request(**body: Any) -> ChatCompletionRequest:
 def service_with(stream: Any) -> ChatCompletions:
     router = composition.model_router()
     return ChatCompletions(router.complete, router.is_known, composition.run_recorder(), stream)
+
+
+@pytest.fixture(autouse=True)
+def no_metrics_left() -> Any:
+    """The services record runs outside a handler, whose log_metrics would flush their metrics: drop them."""
+    yield
+    Metrics().clear_metrics()
 
 
 def stored_runs(aws: Any) -> list[dict[str, Any]]:

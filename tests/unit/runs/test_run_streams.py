@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Metrics
 
 from agentfeedback import composition
 from agentfeedback.core.errors import (
@@ -57,6 +58,13 @@ def runner_with(stream: Any) -> AgentRunner:
     return AgentRunner(
         composition.agent_registry(), router.complete, composition.run_recorder(), composition.run_store(), stream
     )
+
+
+@pytest.fixture(autouse=True)
+def no_metrics_left() -> Any:
+    """The services record runs outside a handler, whose log_metrics would flush their metrics: drop them."""
+    yield
+    Metrics().clear_metrics()
 
 
 def stored_runs(aws: Any) -> list[dict[str, Any]]:
