@@ -101,7 +101,7 @@ test-web: node_modules/.installed ## Web SDK: type check, unit tests (Vitest) an
 test: lint test-web test-python ## Everything: lint, type checks, cfn-lint, web and Python tests
 
 .PHONY: bench
-bench: install build ## Benchmarks (not part of the tests): cold start, warm feedback, package size, KMS calls, costs, write units, handler overhead, load
+bench: install build ## Benchmarks (not part of the tests): cold start, warm feedback, package size, KMS calls, costs, write units, handler overhead, load, streaming services
 	$(PY) bench/cold_start.py
 	$(PY) bench/warm_feedback.py 2000
 	$(PY) bench/package_size.py
@@ -110,6 +110,7 @@ bench: install build ## Benchmarks (not part of the tests): cold start, warm fee
 	$(PY) bench/write_cost.py
 	$(PY) -W ignore bench/handler_overhead.py 300
 	$(PY) bench/load_feedback.py
+	$(PY) bench/stream_services.py
 
 .PHONY: load
 load: install ## Load test: concurrent feedback posts at a fresh local stack on 127.0.0.1; fails if anything is lost (ARGS="--posts 5000")

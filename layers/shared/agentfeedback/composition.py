@@ -162,7 +162,8 @@ def agent_registry() -> AgentRegistry:
 def agent_runner() -> AgentRunner:
     from agentfeedback.runs.runner import AgentRunner
 
-    return AgentRunner(agent_registry(), model_router().complete, run_recorder(), run_store())
+    router = model_router()
+    return AgentRunner(agent_registry(), router.complete, run_recorder(), run_store(), router.stream)
 
 
 @_once
@@ -170,7 +171,7 @@ def chat_completions() -> ChatCompletions:
     from agentfeedback.chat.service import ChatCompletions
 
     router = model_router()
-    return ChatCompletions(router.complete, router.is_known, run_recorder())
+    return ChatCompletions(router.complete, router.is_known, run_recorder(), router.stream)
 
 
 # -- review -------------------------------------------------------------------------------------

@@ -236,7 +236,8 @@ def test_retry_gets_only_the_time_left_and_is_skipped_without_it():
 
     from agentfeedback.core.errors import InvalidModelOutput, ProviderTimeout
     from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest
-    from agentfeedback.runs.runner import FINISHING_SECONDS, generate_output
+    from agentfeedback.runs.deadlines import FINISHING_SECONDS
+    from agentfeedback.runs.runner import generate_output
 
     budgets: list[float | None] = []
 
