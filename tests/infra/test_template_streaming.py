@@ -94,3 +94,23 @@ def test_the_run_time_limit_reaches_the_function_and_fits_its_timeout(function):
     assert properties["Environment"]["Variables"]["RUN_TIME_LIMIT_SECONDS"] == {"Ref": "RunTimeLimitSeconds"}
     # The Timeout is a backstop: the longest run still leaves time to record it and finish the stream.
     assert limit["MaxValue"] + 60 <= properties["Timeout"] <= LAMBDA_MAX_TIMEOUT
+
+
+@pytest.mark.parametrize("function", ["RunFunction", "ChatFunction"])
+def test_a_streaming_function_may_call_bedrocks_converse_stream_when_bedrock_is_on(function):
+    from tests.infra.test_template_review import properties, resolver
+
+    def actions(**parameters: str) -> set[str]:
+        found: set[str] = set()
+        for statement in properties(function)["Policies"][0]["Statement"]:
+            if "Fn::If" in statement:
+                condition, when_true, when_false = statement["Fn::If"]
+                statement = when_true if resolver(**parameters).condition(condition) else when_false
+            if statement != {"Ref": "AWS::NoValue"}:
+                listed = statement["Action"]
+                found |= set(listed if isinstance(listed, list) else [listed])
+        return found
+
+    # ConverseStream is authorised by InvokeModelWithResponseStream (Bedrock API reference), Converse by InvokeModel.
+    assert {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"} <= actions(BedrockEnabled="true")
+    assert not {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"} & actions()
