@@ -4,9 +4,9 @@ tests and of bench/streaming.py.
 POST /chat/completions answers a JSON object text (valid for a run's output schema of strings and integers)
 cut into `deltas` pieces, one every `interval` seconds: with `stream: true` as OpenAI's server-sent events
 (`chat.completion.chunk`s, a usage chunk when asked, then `data: [DONE]`), each written as it is due; without,
-one `chat.completion` once the last piece is due. It keeps, per request, when it wrote its first and last delta
-(time.monotonic), so a client in the same process can compare its own arrival times. `fail_after` ends a stream
-with a broken connection after that many deltas (a provider failing mid-stream).
+one `chat.completion` once the last piece is due. It keeps, per request, when it wrote (whole: made) its first
+and last delta (time.monotonic), so a client in the same process can compare its own arrival times.
+`fail_after` ends a stream with a broken connection after that many deltas (a provider failing mid-stream).
 """
 
 from __future__ import annotations
@@ -68,9 +68,10 @@ class FakeOpenAI:
 
             def _whole(self, request: dict[str, Any], delivery: Delivery) -> None:
                 pieces = fake.pieces()
-                time.sleep(fake.interval * len(pieces))  # the model generates it all before answering
-                delivery.first_delta = delivery.last_delta = time.monotonic()
-                delivery.last_delta_wall = time.time()
+                # The model generates it all before answering: its first delta is made one interval in, held back.
+                delivery.first_delta = time.monotonic() + fake.interval
+                time.sleep(fake.interval * len(pieces))
+                delivery.last_delta, delivery.last_delta_wall = time.monotonic(), time.time()
                 delivery.sent = len(pieces)
                 body = json.dumps(completion(request, "".join(pieces))).encode()
                 self.send_response(200)
