@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import os
 import re
 import sys
 
@@ -155,25 +156,55 @@ def test_the_chat_path_answers_as_the_documented_resolver(registered, request):
     assert light == reference
 
 
-@pytest.mark.parametrize("function", ["run", "chat"])
-def test_a_run_or_chat_cold_start_loads_no_event_handler(function):
+COLD_START = """
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import app
+
+class Context:
+    function_name = "Function"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:Function"
+    aws_request_id = "7c1b2f8e-0d7e-4a51-9d0a-6d5c1a2b3c4d"
+
+    def get_remaining_time_in_millis(self):
+        return 5000
+
+with open(sys.argv[3]) as stream:
+    event = json.load(stream)
+del event["requestContext"]["authorizer"]["tenant"]  # refused after the checks, before any AWS call
+answer = app.lambda_handler(event, Context())
+heavy = [name for name in sys.modules if name.startswith("aws_lambda_powertools.event_handler")]
+print("RESULT " + json.dumps({"status": answer["statusCode"], "heavy": heavy}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("function", "event_file"), [("run", "run/run_agent.json"), ("chat", "chat/chat_completion.json")]
+)
+def test_a_run_or_chat_request_loads_no_event_handler(function, event_file):
     """What the light path saves: Powertools' event handler and its OpenAPI machinery are not imported."""
     import subprocess
 
     from tests.helpers import ROOT
 
-    code = (
-        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; import app; "
-        "print(sorted(name for name in sys.modules if name.startswith('aws_lambda_powertools.event_handler')))"
-    )
     done = subprocess.run(
-        [sys.executable, "-c", code, str(ROOT / "functions" / function), str(ROOT / "layers" / "shared")],
+        [
+            sys.executable,
+            "-c",
+            COLD_START,
+            str(ROOT / "functions" / function),
+            str(ROOT / "layers" / "shared"),
+            str(ROOT / "events" / event_file),
+        ],
+        env={**os.environ, "POWERTOOLS_METRICS_NAMESPACE": "AgentFeedback"},
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    assert done.stdout.strip() == "[]"
+    result = json.loads(done.stdout.split("RESULT ", 1)[1])
+    assert result == {"status": 401, "heavy": []}
 
 
 RUN_BODY = {"task_input": {"city": "Paris"}, "version": OFFLINE}
