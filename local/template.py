@@ -432,14 +432,19 @@ def api_stage(template: Mapping[str, Any], api_id: str) -> str:
 DEFAULT_STREAMING_CODE_DIRS = ("run", "chat")
 
 
+# API Gateway's value is STREAM; SAM's Api event property spells it RESPONSE_STREAM.
+STREAM_MODES = frozenset({"STREAM", "RESPONSE_STREAM"})
+
+
 def _integration_streams(integration: Any) -> bool:
-    return isinstance(integration, Mapping) and str(integration.get("responseTransferMode", "")).upper() == "STREAM"
+    return isinstance(integration, Mapping) and str(integration.get("responseTransferMode", "")).upper() in STREAM_MODES
 
 
 def streaming_functions(template: Mapping[str, Any], root: Path = PROJECT_ROOT) -> set[str]:
     """The functions whose API Gateway integration streams their response (`ResponseTransferMode: STREAM`).
 
-    Read where a template can declare it: on a function's Api event (`ResponseTransferMode`), or in an Api's
+    Read where a template can declare it: on a function's Api event (`ResponseTransferMode: RESPONSE_STREAM`, as SAM
+    spells it), or in an Api's
     DefinitionBody (`x-amazon-apigateway-integration.responseTransferMode: STREAM`, whose `uri` names the function).
     A template that declares it nowhere streams the run and chat functions (DEFAULT_STREAMING_CODE_DIRS).
     """
@@ -451,7 +456,7 @@ def streaming_functions(template: Mapping[str, Any], root: Path = PROJECT_ROOT) 
             mode = (event.get("Properties") or {}).get("ResponseTransferMode")
             if event.get("Type") == "Api" and mode is not None:
                 declared = True
-                if str(mode).upper() == "STREAM":
+                if str(mode).upper() in STREAM_MODES:
                     streaming.add(function_id)
     for properties in resources_of_type(template, "AWS::Serverless::Api").values():
         for operations in ((properties.get("DefinitionBody") or {}).get("paths") or {}).values():
