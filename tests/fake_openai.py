@@ -11,6 +11,7 @@ and last delta (time.monotonic), so a client in the same process can compare its
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -46,9 +47,11 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def pieces(self) -> list[str]:
+        """The answer's text in exactly `deltas` pieces (the first ones a character longer when it does not divide)."""
         text = json.dumps(OUTPUT)
-        size = -(-len(text) // self.deltas)
-        return [text[index : index + size] for index in range(0, len(text), size)]
+        size, longer = divmod(len(text), self.deltas)
+        bounds = [index * size + min(index, longer) for index in range(self.deltas + 1)]
+        return [text[start:end] for start, end in itertools.pairwise(bounds)]
 
     def start(self) -> FakeOpenAI:
         fake = self
