@@ -9,6 +9,7 @@ everything (tests and benchmarks call it to get a fresh container).
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -156,6 +157,13 @@ def agent_registry() -> AgentRegistry:
     from agentfeedback.runs.registry import AgentRegistry
 
     return AgentRegistry(dynamodb(), settings().agents_table)
+
+
+def run_deadline(invocation_deadline: float) -> float:
+    """When a run or chat completion must end (time.monotonic seconds): the invocation's own end, or
+    RUN_TIME_LIMIT_SECONDS after now (Settings.run_time_limit_seconds), whichever comes first. Behind the Lambda
+    Web Adapter a streaming function's Timeout is a 900 s backstop; the run time limit is what bounds a run."""
+    return min(invocation_deadline, time.monotonic() + settings().run_time_limit_seconds)
 
 
 @_once

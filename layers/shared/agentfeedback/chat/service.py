@@ -268,30 +268,3 @@ def _usage(completion: Completion) -> Usage:
         completion_tokens=completion.output_tokens,
         total_tokens=completion.input_tokens + completion.output_tokens,
     )
-
-
-def stream_chunks(response: ChatCompletion, include_usage: bool) -> Iterator[ChatCompletionChunk | UsageChunk]:
-    """The finished completion as OpenAI stream chunks; the last choice chunk carries the feedback token."""
-    choice = response.choices[0]
-
-    def chunk(delta_choice: ChunkChoice | FinalChunkChoice) -> ChatCompletionChunk:
-        return ChatCompletionChunk(
-            id=response.id, created=response.created, model=response.model, choices=[delta_choice]
-        )
-
-    yield chunk(ChunkChoice(index=0, delta=RoleDelta(role="assistant", content=""), finish_reason=None))
-    words = choice.message.content.split(" ")
-    step = max(1, len(words) // 8)
-    for start in range(0, len(words), step):
-        piece = " ".join(words[start : start + step]) + (" " if start + step < len(words) else "")
-        yield chunk(ChunkChoice(index=0, delta=ContentDelta(content=piece), finish_reason=None))
-    yield chunk(
-        FinalChunkChoice(
-            index=0,
-            feedback_token=choice.feedback_token,
-            duration_seconds=choice.duration_seconds,
-            cost_usd=choice.cost_usd,
-        )
-    )
-    if include_usage:
-        yield UsageChunk(id=response.id, created=response.created, model=response.model, usage=response.usage)

@@ -6,8 +6,7 @@ Domain errors become responses through `core.http_api`, the one mapping; this mo
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -21,19 +20,16 @@ from pydantic import create_model
 
 from agentfeedback.core.errors import (
     DomainError,
-    Forbidden,
     InternalError,
     InvalidJson,
     NotFound,
     ServiceUnavailable,
-    Unauthorized,
 )
 from agentfeedback.core.http_api import (
     CORS_ALLOW_HEADERS,
     CORS_MAX_AGE_SECONDS,
     JSON_MEDIA_TYPE,
     MAX_BODY_BYTES,
-    NOT_AN_OBJECT,
     body_bytes,
     cors_headers,
     error_json,
@@ -48,7 +44,9 @@ from agentfeedback.core.http_api import (
     with_standard_headers,
 )
 from agentfeedback.core.ids import AGENT_ID_REGEX
+from agentfeedback.core.proxy_events import problems, tenant_of
 from agentfeedback.core.storage import unavailable
+from agentfeedback.core.streaming import StreamedResponse
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -141,7 +139,9 @@ class ApiResolver(APIGatewayRestResolver):
             return with_standard_headers(super().resolve(event, context), vary)
         _logger.info("request refused", extra={"code": refused.code, "reason": refused.message})
         headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
-        return proxy_error(refused, cors_headers(headers.get("origin"), self._allowed_origins))
+        # Without CORS (no allowed origins) a refusal has no CORS headers, as the resolver's other answers.
+        cors = cors_headers(headers.get("origin"), self._allowed_origins) if self._allowed_origins else {}
+        return proxy_error(refused, cors)
 
     def _route_takes_body(self, event: Mapping[str, Any]) -> bool | None:
         """Whether the route that takes the event's method and path (matched as Powertools does) declares a
@@ -170,11 +170,6 @@ def ensure_body_within_limit(app: APIGatewayRestResolver, limit: int = MAX_BODY_
         raise too_large(limit)
 
 
-def _field_name(location: Any) -> str:
-    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "request body"
-
-
 def validation_error(
     app: APIGatewayRestResolver, exc: RequestValidationError | RequestUnsupportedContentType
 ) -> DomainError:
@@ -184,34 +179,28 @@ def validation_error(
     if any(error.get("type") == "json_invalid" for error in errors):
         found = InvalidJson("The request body is not valid JSON.")
     else:
-        problems = []
-        for error in errors:
-            field = _field_name(error.get("loc", ()))
-            problems.append(
-                NOT_AN_OBJECT if field == "request body" else f"{field}: {error.get('msg', 'invalid value')}"
-            )
-        found = invalid_request(problems)
+        found = invalid_request(problems(errors))
     limit = app.max_body_bytes if isinstance(app, ApiResolver) else MAX_BODY_BYTES
     return request_refusal(found, body_size(app), app.current_event.headers.get("content-type"), limit)
 
 
 def caller_tenant(app: APIGatewayRestResolver, path_tenant: str) -> str:
     """The tenant of the API key (set by the authorizer); `_` in a path means that tenant."""
-    authorizer = app.current_event.request_context.authorizer.raw_event or {}
-    tenant = authorizer.get("tenant")
-    if not tenant:
-        raise Unauthorized("Missing or invalid API key: send Authorization: Bearer <key>.")
-    if path_tenant not in ("_", tenant):
-        raise Forbidden(f"This API key belongs to another tenant; it cannot access tenant {path_tenant[:64]!r}.")
-    return str(tenant)
+    return tenant_of(app.current_event.request_context.authorizer.raw_event, path_tenant)
 
 
-def server_sent_events(events: Iterable[Any], done_marker: bool = False) -> Response[str]:
-    """API Gateway REST buffers Lambda responses, so a stream is sent whole, in SSE framing."""
-    body = "".join(f"data: {json.dumps(event, separators=(',', ':'))}\n\n" for event in events)
-    if done_marker:
-        body += "data: [DONE]\n\n"
-    return Response(status_code=200, content_type="text/event-stream", body=body, headers={"Cache-Control": "no-cache"})
+def as_resolver_response(answer: dict[str, Any] | StreamedResponse, model: type[BaseModel]) -> Response[Any]:
+    """A light path's 200 (core.proxy_events) as a documented route returns it: the JSON body as `model`, which
+    Powertools checks and serialises again, or a stream's events whole (a resolver cannot stream)."""
+    if isinstance(answer, StreamedResponse):
+        text = b"".join(answer.body).decode()
+        return Response(
+            status_code=answer.status_code,
+            content_type=answer.headers["Content-Type"],
+            body=text,
+            headers={"Cache-Control": answer.headers["Cache-Control"]},
+        )
+    return Response(status_code=200, content_type=JSON_MEDIA_TYPE, body=model.model_validate_json(answer["body"]))
 
 
 class _JsonText:
@@ -233,7 +222,7 @@ def streamed_responses(
     union of models); done_marker: the stream ends with `data: [DONE]`, as OpenAI's does.
     """
     # Before OpenAPI 3.2, the schema of text/event-stream describes each event. The model only describes the
-    # wire: server_sent_events frames the events.
+    # wire: core.proxy_events.sse_event frames the events.
     data: Any = Annotated[event, _JsonText()]
     if done_marker:
         data = data | Literal["[DONE]"]

@@ -12,7 +12,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Generator, Iterator, Mapping
-from http.client import HTTPResponse
+from http.client import HTTPException, HTTPResponse
 from typing import Any
 
 from agentfeedback.core.errors import ProviderError, ProviderTimeout
@@ -155,7 +155,7 @@ class OpenAICompatibleProvider:
                 raw = response.read(_MAX_RESPONSE_BYTES)
         except TimeoutError as exc:
             raise ProviderTimeout(PROVIDER, timeout) from exc
-        except OSError as exc:  # the connection dropped mid-answer
+        except (OSError, HTTPException) as exc:  # the connection dropped mid-answer
             raise ProviderError(PROVIDER, f"the connection failed ({_reason(exc)}).") from exc
         return self._completion(raw, provider_model, request, key)
 
@@ -205,7 +205,7 @@ class OpenAICompatibleProvider:
             if isinstance(exc.reason, TimeoutError):
                 raise ProviderTimeout(PROVIDER, timeout) from exc
             raise ProviderError(PROVIDER, f"it could not be reached ({_reason(exc.reason)}).") from exc
-        except OSError as exc:  # the connection dropped before the status line
+        except (OSError, HTTPException) as exc:  # the connection dropped, or no HTTP status line came
             raise ProviderError(PROVIDER, f"the connection failed ({_reason(exc)}).") from exc
         return response
 
@@ -217,7 +217,7 @@ class OpenAICompatibleProvider:
                 raw = response.read(_MAX_RESPONSE_BYTES)
         except TimeoutError as exc:
             raise ProviderTimeout(PROVIDER, timeout) from exc
-        except OSError as exc:
+        except (OSError, HTTPException) as exc:
             raise ProviderError(PROVIDER, f"the connection failed ({_reason(exc)}).") from exc
         completion = self._completion(raw, provider_model, request, key)
         if completion.text:
@@ -258,7 +258,7 @@ class OpenAICompatibleProvider:
                 ended = ended or bool(choice.get("finish_reason"))
         except TimeoutError as exc:
             raise ProviderTimeout(PROVIDER, timeout) from exc
-        except OSError as exc:
+        except (OSError, HTTPException) as exc:
             raise ProviderError(PROVIDER, f"the connection failed mid-answer ({_reason(exc)}).") from exc
         finally:
             response.close()
@@ -278,7 +278,7 @@ class OpenAICompatibleProvider:
     def _http_error(self, exc: urllib.error.HTTPError, key: str) -> ProviderError:
         try:
             detail = _upstream_message(exc.read(64 * 1024))
-        except OSError:
+        except (OSError, HTTPException):
             detail = ""
         finally:
             exc.close()
