@@ -18,10 +18,10 @@ from agentfeedback.providers.openai_compatible import OpenAICompatibleProvider
 # Each a raw answer: what the upstream writes before it closes the connection.
 BROKEN_ANSWERS = {
     "no-status-line": b"HELLO\r\n\r\n",
-    "short-body": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"id\": ",
+    "short-body": b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"id": ',
     "chunk-cut": (
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"400\r\ndata: {\"choices\": []}\n\n"
+        b'400\r\ndata: {"choices": []}\n\n'
     ),
 }
 
