@@ -101,8 +101,9 @@ test-web: node_modules/.installed ## Web SDK: type check, unit tests (Vitest) an
 test: lint test-web test-python ## Everything: lint, type checks, cfn-lint, web and Python tests
 
 .PHONY: bench
-bench: install build ## Benchmarks (not part of the tests): cold start, warm feedback, package size, KMS calls, costs, write units, handler overhead, load, summary latency
+bench: install build ## Benchmarks (not part of the tests): cold start, streaming (end to end and services), warm feedback, package size, KMS calls, costs, write units, handler overhead, load, summary latency
 	$(PY) bench/cold_start.py
+	$(PY) -W ignore bench/streaming.py
 	$(PY) bench/warm_feedback.py 2000
 	$(PY) bench/package_size.py
 	$(PY) bench/kms_calls.py 1000
@@ -110,6 +111,7 @@ bench: install build ## Benchmarks (not part of the tests): cold start, warm fee
 	$(PY) bench/write_cost.py
 	$(PY) -W ignore bench/handler_overhead.py 300
 	$(PY) bench/load_feedback.py
+	$(PY) bench/stream_services.py
 	$(PY) bench/summary_latency.py
 
 .PHONY: load

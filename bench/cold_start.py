@@ -79,6 +79,9 @@ EVENTS = {
     # A tool call: the MCP SDK, Mangum, the per-invocation app and a review query, as a client's first call.
     "mcp": "call_negative_comments.json",
 }
+# More rows for a function, each its own event: the run function answers runs without a framework and its
+# other routes (agents, versions, environments) through Powertools' resolver, loaded with such a request.
+EXTRA_EVENTS = {"run": {"admin": "list_agents.json"}}
 # What /var/runtime holds besides the layer: the AWS SDK and its dependencies.
 RUNTIME_PACKAGES = ("boto3", "s3transfer", "botocore", "jmespath", "dateutil", "urllib3", "six.py")
 # The rows' names for the floors; the functions' rows are their template ids.
@@ -304,6 +307,9 @@ def start_fake_aws(template: dict[str, Any], specs: dict[str, Any], scratch: Pat
                 continue
             chosen = candidates[0]
         events[function_id] = chosen.read_text().replace("afk_REPLACE_WITH_YOUR_KEY", api_key)
+        for label, name in EXTRA_EVENTS.get(spec.code_dir.name, {}).items():
+            text = (folder / name).read_text()
+            events[f"{function_id} ({label})"] = text.replace("afk_REPLACE_WITH_YOUR_KEY", api_key)
     feedback = next(function_id for function_id, spec in specs.items() if spec.code_dir.name == "feedback")
     events[MINIMAL] = events[feedback]
     fake = FakeAws(endpoint, environment, events, public_key_pem, mint, scratch)
@@ -488,6 +494,15 @@ def main(argv: list[str] | None = None) -> int:
     targets = {
         function_id: TARGETS[spec.code_dir.name] for function_id, spec in specs.items() if spec.code_dir.name in TARGETS
     }
+    # The run function's target holds for its admin routes too.
+    targets.update(
+        {
+            f"{function_id} ({label})": TARGETS[spec.code_dir.name]
+            for function_id, spec in specs.items()
+            for label in EXTRA_EVENTS.get(spec.code_dir.name, {})
+            if spec.code_dir.name in TARGETS
+        }
+    )
     with tempfile.TemporaryDirectory(prefix="cold-start-") as directory:
         scratch = Path(directory)
         trees = {"pyc": scratch / "pyc", **({"no-pyc": scratch / "no-pyc"} if args.no_pyc else {})}
@@ -501,6 +516,11 @@ def main(argv: list[str] | None = None) -> int:
             Row(BOTO3, first_task, None),
             Row(MINIMAL, MINIMAL_TASK, "app.lambda_handler"),
             *(Row(function_id, function_id, spec.handler) for function_id, spec in specs.items()),
+            *(
+                Row(f"{function_id} ({label})", function_id, spec.handler)
+                for function_id, spec in specs.items()
+                for label in EXTRA_EVENTS.get(spec.code_dir.name, {})
+            ),
         ]
         rows = [row for row in rows if row.handler is None or row.name in fake.events]
         samples: dict[tuple[str, str], list[Sample]] = {(row.name, mode): [] for row in rows for mode in trees}

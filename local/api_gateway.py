@@ -9,14 +9,14 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local.lambda_runtime import FunctionError, FunctionTimeout, LocalFunctions
+from local.lambda_runtime import FunctionError, FunctionTimeout, LocalFunctions, is_streamed
 from local.mock_integration import MockIntegration
 from local.routing import RouteMatch, RouteTable
 from local.template import (
@@ -29,6 +29,7 @@ from local.template import (
     authorizers,
     gateway_response,
     mock_routes,
+    streaming_functions,
 )
 
 logger = logging.getLogger(__name__)
@@ -50,9 +51,12 @@ class HttpRequest:
 
 @dataclass(frozen=True)
 class HttpResponse:
+    """What the gateway answers: `body` whole, or (a streaming integration) `chunks` to write as they come."""
+
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    chunks: Iterator[bytes] | None = None
 
     def header(self, name: str) -> str | None:
         return next((value for key, value in self.headers if key.lower() == name.lower()), None)
@@ -134,6 +138,8 @@ class ApiGateway:
         self._authorizers = {api_id: authorizers(template, api_id) for api_id in api_ids}
         self._default_api_id = sorted(api_ids)[0] if api_ids else "ServerlessRestApi"
         self._authorizer_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        # Integrations with ResponseTransferMode STREAM: the function's `handle` answers, its chunks sent as they come.
+        self._streaming = streaming_functions(template)
         for route in routes:
             if route.authorizer and route.authorizer not in self._authorizers[route.api_id]:
                 raise TemplateError(f"{route.function_id} {route.event_id}: {route.api_id} has no {route.authorizer}")
@@ -294,8 +300,9 @@ class ApiGateway:
 
     def _invoke(self, route: ApiRoute, event: dict[str, Any], request_id: str) -> HttpResponse:
         started = time.monotonic()
+        streams = route.function_id in self._streaming
         try:
-            result = self._functions.invoke(route.function_id, event)
+            result = self._functions.invoke(route.function_id, event, entry="handle" if streams else None)
         except FunctionError:
             logger.exception("%s failed", route.function_id)
             raise _Refused("DEFAULT_5XX", "the function raised") from None
@@ -307,6 +314,10 @@ class ApiGateway:
         return self._proxy_response(route, result, request_id)
 
     def _proxy_response(self, route: ApiRoute, result: Any, request_id: str) -> HttpResponse:
+        if is_streamed(result):
+            # Status and headers first, then the chunks as the function yields them (no Content-Length).
+            headers = [(name, str(value)) for name, value in result.headers.items()]
+            return HttpResponse(result.status_code, [*headers, ("x-amzn-RequestId", request_id)], b"", result.body)
         if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
             logger.error("%s returned a malformed proxy response: %r", route.function_id, result)
             raise _Refused("DEFAULT_5XX", "malformed Lambda proxy response")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from local.api_gateway import MAX_REQUEST_BYTES, ApiGateway, HttpRequest, HttpResponse
@@ -68,6 +69,9 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
         self._send(response)
 
     def _send(self, response: HttpResponse) -> None:
+        if response.chunks is not None:
+            self._send_chunked(response, response.chunks)
+            return
         self.send_response(response.status)
         for name, value in response.headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -78,6 +82,31 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
+
+    def _send_chunked(self, response: HttpResponse, chunks: Iterator[bytes]) -> None:
+        """Status and headers, then each chunk as it comes (chunked transfer coding, RFC 9112 7.1), each written
+        to the socket at once. A client gone mid-stream closes `chunks` (the function's iterator with it)."""
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers:
+                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(name, value)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for chunk in chunks:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except Exception:
+            # The client left (or the function failed after the status line): nothing more can be said on it.
+            self.close_connection = True
+            raise
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
 

@@ -7,12 +7,13 @@ process-wide objects. So invocations here take turns; requests still arrive and 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -51,6 +52,12 @@ class FakeLambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         elapsed = time.monotonic() - self._started
         return max(0, int((self.timeout_seconds - elapsed) * 1000))
+
+
+def is_streamed(result: Any) -> bool:
+    """Whether a handler's result is a core.streaming.StreamedResponse (checked by shape: the stack loads its own
+    copy of the layer, whose class is not this process's)."""
+    return hasattr(result, "status_code") and hasattr(result, "body") and not isinstance(result, dict)
 
 
 def _top_level_names(layer_dirs: Iterable[Path]) -> set[str]:
@@ -121,34 +128,66 @@ class LocalFunctions:
         """The loaded function modules (for reading what they declare, e.g. their resolver's routes)."""
         return [module for module, _ in list(self._loaded.values())]
 
-    def invoke(self, function_id: str, event: Any) -> Any:
+    def invoke(self, function_id: str, event: Any, entry: str | None = None) -> Any:
+        """The handler's result. `entry` names another function of the handler's module to call when it has one
+        (`handle`, which a streaming function has: its result may be a StreamedResponse, whose chunks then come
+        through `_stream`)."""
         spec = self._specs[function_id]
         with self._invocation_lock:
-            _, handler = self._instance(function_id)
+            module, handler = self._instance(function_id)
+            if entry is not None:
+                handler = getattr(module, entry, handler)
             context = FakeLambdaContext(
                 function_name=function_id,
                 memory_limit_in_mb=spec.memory_mb,
                 invoked_function_arn=f"arn:aws:lambda:{self._region}:{self._account_id}:function:{function_id}",
                 timeout_seconds=spec.timeout_seconds,
             )
-            outcome: dict[str, Any] = {}
+            result = self._call(function_id, lambda: handler(event, context), spec.timeout_seconds, context)
+        if is_streamed(result):
+            result.body = self._stream(function_id, result.body, context)
+        return result
 
-            def run() -> None:
-                try:
-                    outcome["result"] = handler(event, context)
-                except BaseException as exc:
-                    outcome["error"] = exc
+    def _call(self, function_id: str, call: Callable[[], Any], timeout: float, context: FakeLambdaContext) -> Any:
+        """call() on a thread of its own, as long as `timeout` seconds; the caller holds the invocation lock."""
+        outcome: dict[str, Any] = {}
 
-            worker = threading.Thread(target=run, name=f"{function_id}-{context.aws_request_id[:8]}", daemon=True)
-            worker.start()
-            worker.join(spec.timeout_seconds)
-            if worker.is_alive():
-                # Lambda discards a timed-out sandbox: the next call gets a fresh module (the thread runs on).
-                del self._loaded[function_id]
-                raise FunctionTimeout(f"{function_id} timed out after {spec.timeout_seconds} s")
+        def run() -> None:
+            try:
+                outcome["result"] = call()
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name=f"{function_id}-{context.aws_request_id[:8]}", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            # Lambda discards a timed-out sandbox: the next call gets a fresh module (the thread runs on).
+            self._loaded.pop(function_id, None)
+            raise FunctionTimeout(f"{function_id} timed out after {self._specs[function_id].timeout_seconds} s")
         if "error" in outcome:
             raise FunctionError(f"{function_id} raised {outcome['error']!r}") from outcome["error"]
         return outcome["result"]
+
+    def _stream(self, function_id: str, chunks: Iterable[bytes], context: FakeLambdaContext) -> Iterator[bytes]:
+        """A streamed body's chunks, each produced under the invocation lock (the invocation goes on until its
+        last chunk, as in Lambda, but other functions may run between two chunks) and within the function's
+        time. Closing it (a client gone) closes the function's iterator."""
+        iterator = iter(chunks)
+        end = object()
+        try:
+            while True:
+                timeout = context.get_remaining_time_in_millis() / 1000
+                with self._invocation_lock:
+                    chunk = self._call(function_id, lambda: next(iterator, end), timeout, context)
+                if chunk is end:
+                    return
+                yield chunk
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                with self._invocation_lock, contextlib.suppress(ValueError):  # still running after a timeout
+                    close()
 
     def close(self) -> None:
         for name in [name for name in sys.modules if self._is_layer_module(name) or name.startswith(_MODULE_PREFIX)]:

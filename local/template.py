@@ -429,3 +429,49 @@ def gateway_response(template: Mapping[str, Any], api_id: str, response_type: st
 def api_stage(template: Mapping[str, Any], api_id: str) -> str:
     stage = api_properties(template, api_id).get("StageName", "Prod")
     return str(Resolver(template).resolve(stage))
+
+
+# The functions that stream when the template declares none (issue 15: run and chat answer server-sent events).
+DEFAULT_STREAMING_CODE_DIRS = ("run", "chat")
+
+
+# API Gateway's value is STREAM; SAM's Api event property spells it RESPONSE_STREAM.
+STREAM_MODES = frozenset({"STREAM", "RESPONSE_STREAM"})
+
+
+def _integration_streams(integration: Any) -> bool:
+    return isinstance(integration, Mapping) and str(integration.get("responseTransferMode", "")).upper() in STREAM_MODES
+
+
+def streaming_functions(template: Mapping[str, Any], root: Path = PROJECT_ROOT) -> set[str]:
+    """The functions whose API Gateway integration streams their response (`ResponseTransferMode: STREAM`).
+
+    Read where a template can declare it: on a function's Api event (`ResponseTransferMode: RESPONSE_STREAM`, as SAM
+    spells it), or in an Api's
+    DefinitionBody (`x-amazon-apigateway-integration.responseTransferMode: STREAM`, whose `uri` names the function).
+    A template that declares it nowhere streams the run and chat functions (DEFAULT_STREAMING_CODE_DIRS).
+    """
+    specs = functions(template, root)
+    streaming: set[str] = set()
+    declared = False
+    for function_id, properties in resources_of_type(template, "AWS::Serverless::Function").items():
+        for event in (properties.get("Events") or {}).values():
+            mode = (event.get("Properties") or {}).get("ResponseTransferMode")
+            if event.get("Type") == "Api" and mode is not None:
+                declared = True
+                if str(mode).upper() in STREAM_MODES:
+                    streaming.add(function_id)
+    for properties in resources_of_type(template, "AWS::Serverless::Api").values():
+        for operations in ((properties.get("DefinitionBody") or {}).get("paths") or {}).values():
+            for operation in operations.values() if isinstance(operations, Mapping) else ():
+                operation = operation if isinstance(operation, Mapping) else {}
+                integration = operation.get("x-amazon-apigateway-integration")
+                if not isinstance(integration, Mapping) or "responseTransferMode" not in integration:
+                    continue
+                declared = True
+                if _integration_streams(integration):
+                    uri = json.dumps(integration.get("uri"))
+                    streaming.update(function_id for function_id in specs if re.search(rf"\b{function_id}\b", uri))
+    if not declared:
+        streaming = {name for name, spec in specs.items() if spec.code_dir.name in DEFAULT_STREAMING_CODE_DIRS}
+    return streaming

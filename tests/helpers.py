@@ -6,7 +6,7 @@ import importlib.util
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from agentfeedback.core.settings import DEFAULT_STACK_NAME
+from agentfeedback.providers.base import Completion, CompletionRequest, StreamEvent, TextDelta
 from agentfeedback.tokens import TokenClaims, user_binding
 from agentfeedback.tokens.signer import TokenSigner
 from agentfeedback.tokens.verifier import TokenVerifier
@@ -248,3 +249,31 @@ class StreamPump:
     @property
     def failures(self) -> list[dict[str, Any]]:
         return [failure for _, delivery in self.lanes for failure in delivery.failures]
+
+
+class ScriptedModel:
+    """A model stream for the services (providers.base.Stream): the pieces as TextDeltas, then the Completion (40
+    input and 12 output tokens); `fail` is raised after the pieces instead. Records each request and event."""
+
+    def __init__(self, pieces: list[str], fail: Exception | None = None) -> None:
+        self.pieces = pieces
+        self.fail = fail
+        self.requests: list[CompletionRequest] = []
+        self.yielded: list[StreamEvent] = []
+
+    def __call__(self, request: CompletionRequest) -> Iterator[StreamEvent]:
+        self.requests.append(request)
+        return self._events()
+
+    def _events(self) -> Iterator[StreamEvent]:
+        for piece in self.pieces:
+            self.yielded.append(TextDelta(piece))
+            yield self.yielded[-1]
+        if self.fail is not None:
+            raise self.fail
+        self.yielded.append(Completion("".join(self.pieces), 40, 12, "scripted"))
+        yield self.yielded[-1]
+
+    @property
+    def finished(self) -> bool:
+        return any(isinstance(event, Completion) for event in self.yielded)

@@ -81,7 +81,7 @@ def table(columns: Sequence[Column], rows: Iterable[Sequence[Text | str]], ascii
         # A flexible column is wrappable as far as rich's layout goes, so it is the one that narrows; its
         # cells say no_wrap themselves, so a long text is cut with an ellipsis instead of taking more lines.
         grid.add_column(
-            column.header,
+            Text(column.header, no_wrap=True, overflow="ellipsis") if column.flexible else column.header,
             justify="right" if column.right else "left",
             no_wrap=not column.flexible,
             min_width=column.min_width,

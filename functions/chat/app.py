@@ -1,46 +1,54 @@
-"""OpenAI-compatible chat completions (API key required); every choice carries a feedback token."""
+"""OpenAI-compatible chat completions (API key required); every choice carries a feedback token.
 
+Answered without a web framework (agentfeedback.chat.http), so that a cold start loads no more than a
+completion needs; the route is documented through a Powertools resolver (agentfeedback.chat.routes), built
+only when the OpenAPI document is asked for.
+"""
+
+from collections.abc import Iterator
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agentfeedback import composition
+from agentfeedback.chat.http import ChatApi
 from agentfeedback.chat.models import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, UsageChunk
-from agentfeedback.chat.service import stream_chunks
-from agentfeedback.core.http_api import MAX_RUN_BODY_BYTES
-from agentfeedback.core.resolver import (
-    ApiResolver,
-    caller_tenant,
-    install_error_handlers,
-    server_sent_events,
-    streamed_responses,
-)
+from agentfeedback.core.proxy_events import LazyResolver, when_done
+from agentfeedback.core.streaming import StreamedResponse, buffered
 
 logger = Logger()
 metrics = Metrics()
-app = ApiResolver(max_body_bytes=MAX_RUN_BODY_BYTES)
-install_error_handlers(app, logger)
 
 
-# JSON, or (stream: true) server-sent events: chunks, the last choice chunk with the feedback token, then [DONE].
-# Powertools validates what the route returns against its annotation: the completion, or the events' text.
-@app.post(
-    "/v1/chat/completions",
-    responses=streamed_responses(ChatCompletion, ChatCompletionChunk | UsageChunk, done_marker=True),
-)
-def create_chat_completion(body: ChatCompletionRequest) -> Response[ChatCompletion | str]:
-    response = composition.chat_completions().create(caller_tenant(app, "_"), body)
-    if body.stream:
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        chunks = (chunk.model_dump(mode="json") for chunk in stream_chunks(response, include_usage))
-        return server_sent_events(chunks, done_marker=True)
-    return Response(status_code=200, content_type="application/json", body=response)
+def create(tenant: str, request: ChatCompletionRequest, deadline: float) -> ChatCompletion:
+    return composition.chat_completions().create(tenant, request, composition.run_deadline(deadline))
+
+
+def stream(tenant: str, request: ChatCompletionRequest, deadline: float) -> Iterator[ChatCompletionChunk | UsageChunk]:
+    """OpenAI's chunks as the model's deltas come (ChatCompletions.stream: pre-checks raise here, at the call)."""
+    return composition.chat_completions().stream(tenant, request, composition.run_deadline(deadline))
+
+
+chat = ChatApi(create, stream, logger)
+
+
+def _resolver() -> Any:
+    from agentfeedback.chat.routes import chat_resolver
+
+    return chat_resolver(chat, logger)
+
+
+# The documented route (GET /openapi.json of the local stack): Powertools loads only when it is asked for.
+app = LazyResolver(_resolver)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | StreamedResponse:
+    """The response whole (a dict), or streamed (stream: true); metrics are flushed once it is complete."""
+    return when_done(chat.resolve(event, context), metrics.flush_metrics)
+
+
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return buffered(handle(event, context))

@@ -85,7 +85,8 @@ def test_runtime_is_one_aws_supports_past_2027_and_timeouts_fit_api_gateway():
         if spec["Type"] == "AWS::Serverless::Function":
             timeout = spec["Properties"].get("Timeout", TEMPLATE["Globals"]["Function"]["Timeout"])
             behind_api = any(event["Type"] == "Api" for event in spec["Properties"].get("Events", {}).values())
-            assert timeout < 29 or not behind_api, name  # API Gateway cuts integrations off at 29 s
+            # API Gateway cuts buffered integrations off at 29 s (streaming ones: test_template_streaming.py).
+            assert timeout < 29 or not behind_api or name in ("RunFunction", "ChatFunction"), name
             assert f"{name}LogGroup" in RESOURCES, name
 
 

@@ -112,6 +112,17 @@ def figures_row(figures: dict[str, Any]) -> list[str]:
     ]
 
 
+# SATISFACTION to VOTES: the figures of votes alone; RUNS, RATED and SHARE need the runs.
+VOTE_FIGURES = 5
+# Enough of a version id to tell versions apart (`feedbackctl versions list` shows them whole).
+VERSION_WIDTH = 12
+
+
+def shortened(text: str, width: int) -> str:
+    """text cut to `width` characters, the last one an ellipsis when cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 FIGURE_COLUMNS = [
     output.Column(name, right=True)
     for name in ("SATISFACTION", "95% INTERVAL", "POS", "NEG", "VOTES", "RUNS", "RATED", "SHARE")
@@ -147,17 +158,22 @@ def summary_view(summary: dict[str, Any], ascii_rule: bool = True) -> list[Rende
             )
         )
     if summary["by_version"]:
+        # Without runs per version (the runs index does not carry versions) RUNS/RATED/SHARE would be all '-':
+        # left out, so the version id keeps its room at 80 columns.
+        shown = len(FIGURE_COLUMNS) if summary["by_version"][0]["runs"] is not None else VOTE_FIGURES
         rows = [
-            [row["version"], *figures_row(row), short_time(row["last_feedback_at"])] for row in summary["by_version"]
+            [shortened(row["version"], VERSION_WIDTH), *figures_row(row)[:shown], short_time(row["last_feedback_at"])]
+            for row in summary["by_version"]
         ]
-        columns = [output.Column("VERSION", flexible=True), *FIGURE_COLUMNS, output.Column("LAST VOTE")]
+        # The version keeps its width; the time of the last vote is what narrows on a small terminal.
+        columns = [output.Column("VERSION"), *FIGURE_COLUMNS[:shown], output.Column("LAST VOTE", flexible=True)]
         parts += [Text(""), Text("By version (most recently rated first)"), output.table(columns, rows, ascii_rule)]
     if summary["by_day"]:
         rows = [[row["day"], *figures_row(row)] for row in summary["by_day"]]
         columns = [output.Column("DAY"), *FIGURE_COLUMNS]
         parts += [Text(""), Text("By day (UTC, day of the first vote)"), output.table(columns, rows, ascii_rule)]
     if summary["by_version"] and summary["by_version"][0]["runs"] is None:
-        parts += [Text(""), Text("RUNS/RATED/SHARE per version: '-' (the runs index does not carry versions).")]
+        parts += [Text(""), Text("No RUNS/RATED/SHARE per version: the runs index does not carry versions.")]
     return parts
 
 

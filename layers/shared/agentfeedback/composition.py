@@ -9,6 +9,7 @@ everything (tests and benchmarks call it to get a fresh container).
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -161,11 +162,19 @@ def agent_registry() -> AgentRegistry:
     return AgentRegistry(dynamodb(), settings().agents_table)
 
 
+def run_deadline(invocation_deadline: float) -> float:
+    """When a run or chat completion must end (time.monotonic seconds): the invocation's own end, or
+    RUN_TIME_LIMIT_SECONDS after now (Settings.run_time_limit_seconds), whichever comes first. Behind the Lambda
+    Web Adapter a streaming function's Timeout is a 900 s backstop; the run time limit is what bounds a run."""
+    return min(invocation_deadline, time.monotonic() + settings().run_time_limit_seconds)
+
+
 @_once
 def agent_runner() -> AgentRunner:
     from agentfeedback.runs.runner import AgentRunner
 
-    return AgentRunner(agent_registry(), model_router().complete, run_recorder(), run_store())
+    router = model_router()
+    return AgentRunner(agent_registry(), router.complete, run_recorder(), run_store(), router.stream)
 
 
 @_once
@@ -173,7 +182,7 @@ def chat_completions() -> ChatCompletions:
     from agentfeedback.chat.service import ChatCompletions
 
     router = model_router()
-    return ChatCompletions(router.complete, router.is_known, run_recorder())
+    return ChatCompletions(router.complete, router.is_known, run_recorder(), router.stream)
 
 
 # -- aggregates ---------------------------------------------------------------------------------

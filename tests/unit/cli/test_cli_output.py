@@ -12,6 +12,7 @@ import sys
 
 import click
 import pytest
+from feedbackctl.commands.review import shortened
 from feedbackctl.main import cli
 
 from tests.unit.cli.fake_api import AGENT, DAY, run_cli, vote
@@ -53,6 +54,22 @@ def test_tables_fit_the_width_cutting_the_comment(gateway, two_votes, capsys, mo
     assert all(len(line) <= width and line == line.rstrip() for line in lines)
     negative = next(line for line in lines if line.startswith("negative"))
     assert ("…" in negative) == (width < 200) and negative.endswith("r2")
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+def test_the_summary_fits_the_width_and_always_names_the_version(gateway, two_votes, capsys, monkeypatch, width):
+    monkeypatch.setenv("COLUMNS", str(width))
+    status, out, _ = run_cli(capsys, "summary", "--agent", AGENT, "--since", "2026-11-01", "--until", "2026-11-08")
+    lines = out.splitlines()
+    header = lines.index("By version (most recently rated first)") + 1
+    table = lines[header : header + 3]  # the sentences above wrap as the terminal wraps them; tables must fit
+    assert status == 0 and all(len(line) <= width for line in table), out
+    assert table[2].startswith("v1 "), out  # squeezed or not, the version is named
+    assert table[0].startswith("VERSION ") == (width >= 80), out
+
+
+def test_a_long_version_id_is_cut_to_a_readable_prefix():
+    assert shortened("3f2a9c1b7d0e4455aa0b", 12) == "3f2a9c1b7d0…" and shortened("v1", 12) == "v1"
 
 
 def read_commands(command: click.Command = cli, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -32,6 +32,20 @@ BODY_ROUTES = [
 ]
 # Routes that are actions on a path and take no body: an empty body is fine, any other is read as above.
 ACTION_ROUTES = [("run", "run/promote_canary.json"), ("run", "run/roll_back_environment.json")]
+# Every route that takes no body (reads, retraction, actions): a body sent anyway is read by the same rules.
+BODYLESS_ROUTES = [
+    *ACTION_ROUTES,
+    ("feedback", "feedback/get_feedback.json"),
+    ("feedback", "feedback/retract_feedback.json"),
+    ("run", "run/list_agents.json"),
+    ("run", "run/show_agent.json"),
+    ("run", "run/list_versions.json"),
+    ("review", "review/list_feedback.json"),
+    ("review", "review/feedback_summary.json"),
+    ("review", "review/get_run.json"),
+    ("review", "review/compare_versions.json"),
+    ("review", "review/erase_user.json"),
+]
 
 # Each a body text that is not a JSON object within the limits, and what the 400 must mention.
 BAD_BODIES = {
@@ -76,6 +90,41 @@ def test_an_action_route_takes_no_body_or_a_json_object(aws, invoke, function, e
         assert status == 404 and body["error"]["code"] == "not_found", body
     else:
         assert status == 400 and body["error"]["code"] == "invalid_json" and mentions in body["error"]["message"]
+
+
+@pytest.mark.parametrize(("function", "event_file"), BODYLESS_ROUTES, ids=[f"{f}:{e}" for f, e in BODYLESS_ROUTES])
+@pytest.mark.parametrize("case", sorted(set(BAD_BODIES) - {"empty"}))
+def test_a_route_that_takes_no_body_reads_one_sent_anyway_by_the_same_rules(aws, invoke, function, event_file, case):
+    text, mentions = BAD_BODIES[case]
+    before = stored_items(aws)
+    status, _, body = invoke(function, load_event(event_file, body=text))
+    assert status == 400 and body["error"]["code"] == "invalid_json" and mentions in body["error"]["message"], body
+    assert stored_items(aws) == before
+
+
+@pytest.mark.parametrize(("function", "event_file"), BODYLESS_ROUTES, ids=[f"{f}:{e}" for f, e in BODYLESS_ROUTES])
+def test_a_route_that_takes_no_body_refuses_a_large_or_non_json_one(aws, invoke, function, event_file):
+    before = stored_items(aws)
+    status, _, body = invoke(function, load_event(event_file, body="{}" + " " * BODY_LIMITS[function]))
+    assert status == 413 and body["error"]["code"] == "payload_too_large", body
+    event = load_event(event_file, body="NaN", **{"Content-Type": "text/plain"})
+    status, _, body = invoke(function, event)
+    assert status == 415 and body["error"]["code"] == "unsupported_media_type", body
+    assert stored_items(aws) == before
+
+
+def test_a_retraction_with_a_bad_body_leaves_the_vote(aws, invoke):
+    token = aws.mint()
+    vote = {"feedback_token": token, "outcome": "negative", "user_id": "ana"}
+    assert invoke("feedback", load_event("feedback/post_feedback.json", body=vote))[0] == 200
+    query = {"feedback_token": token, "user_id": "ana"}
+    status, _, body = invoke("feedback", load_event("feedback/retract_feedback.json", body="NaN", query=query))
+    assert status == 400, body
+    status, _, body = invoke("feedback", load_event("feedback/get_feedback.json", query=query))
+    assert status == 200 and body["outcome"] == "negative", body
+    # An empty JSON object is no body at all: the retraction goes through.
+    status, _, body = invoke("feedback", load_event("feedback/retract_feedback.json", body="{}", query=query))
+    assert status == 200, body
 
 
 # The largest body each function takes (core.http_api): run and chat carry inputs, messages and schemas.

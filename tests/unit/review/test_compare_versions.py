@@ -47,6 +47,18 @@ def test_verdict_counts_more_votes_from_the_version_with_fewer():
     assert result.more_votes_needed == result.votes_needed_per_version - 10
 
 
+def test_verdict_names_the_version_that_needs_more_votes():
+    # 388 votes each tell 50% from 60% (80% power): a base of 500 has enough, a candidate of 100 needs 288 more.
+    candidate_short = compare_tallies(tally(250, 500), tally(60, 100))
+    assert (candidate_short.votes_needed_per_version, candidate_short.more_votes_needed) == (388, 288)
+    assert candidate_short.verdict.startswith("no detectable difference yet: about 288 more votes for the candidate (")
+    base_short = compare_tallies(tally(60, 100), tally(250, 500))
+    assert base_short.verdict.startswith("no detectable difference yet: about 288 more votes for the base (")
+    both = compare_tallies(tally(40, 50), tally(33, 40))
+    assert both.more_votes_needed == 3786
+    assert both.verdict.startswith("no detectable difference yet: about 3776 more votes for the base and 3786 for")
+
+
 def test_verdict_when_both_rates_are_equal_or_a_side_has_no_votes():
     same = compare_tallies(tally(4, 5), tally(8, 10))
     assert same.decision == "no_detectable_difference" and same.votes_needed_per_version is None
@@ -135,6 +147,8 @@ def test_window_bounds_the_votes(aws, invoke):
         ("one", "2", 422, "base"),
         ("1", "xyz", 422, "candidate"),
         ("1", "ABABABABABABABABABABABABABABABAB", 422, "candidate"),
+        ("0", "2", 422, "base: saved version numbers start at 1"),
+        ("1", "-1", 422, "candidate"),
     ],
 )
 def test_bad_version_names_are_clear_4xx(aws, invoke, base, candidate, status, mentions):
@@ -154,6 +168,10 @@ def test_missing_parameters_window_and_tenant_are_refused(aws, invoke):
     save_version("Answer."), save_version("Answer kindly.")
     status, _, body = compare(invoke, "1", "2", since="2026-01-01", until="2027-06-01")
     assert status == 422 and "366 days" in body["error"]["message"]
+    status, _, body = compare(invoke, "1", "2", since="1999-12-31", until="2000-01-02")
+    assert status == 422 and "since: '1999-12-31' is out of range" in body["error"]["message"], body
+    status, _, body = compare(invoke, "1", "2", since="2026-13-01")
+    assert status == 422 and "since: expected an ISO 8601" in body["error"]["message"], body
     status, _, body = invoke("review", load_event("review/compare_versions.json", query={"base": "1"}))
     assert status == 422 and "candidate" in body["error"]["message"]
     # Another tenant's versions do not exist for this caller.

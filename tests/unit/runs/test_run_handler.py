@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from agentfeedback.core.streaming import StreamedResponse
 from agentfeedback.tokens.signer import TokenSigner
 from tests.helpers import load_event
 
@@ -147,13 +148,21 @@ def test_stream_returns_events_whose_last_is_the_full_response(aws, invoke):
     event = load_event("run/run_agent.json", body={"task_input": {"city": "Paris"}, "version": OFFLINE, "stream": True})
     from tests.helpers import FakeContext, load_handler
 
-    response = load_handler("run").lambda_handler(event, FakeContext())
-    status = response["statusCode"]
-    headers = {k: v[-1] for k, v in response["multiValueHeaders"].items()}
-    assert status == 200 and headers["Content-Type"] == "text/event-stream"
-    events = [json.loads(chunk.removeprefix("data: ")) for chunk in response["body"].strip().split("\n\n")]
+    # What a streaming server gets (handle): one chunk per event, each a whole SSE event.
+    streamed = load_handler("run").handle(event, FakeContext())
+    assert isinstance(streamed, StreamedResponse) and streamed.status_code == 200
+    assert streamed.headers["Content-Type"] == "text/event-stream" and streamed.headers["Cache-Control"] == "no-cache"
+    chunks = list(streamed.body)
+    assert all(chunk.startswith(b"data: ") and chunk.endswith(b"\n\n") for chunk in chunks)
+    events = [json.loads(chunk.removeprefix(b"data: ")) for chunk in chunks]
     assert "duration_seconds" not in events[0]
     assert events[-1]["feedback_token"].startswith("fb_") and events[-1]["duration_seconds"] >= 0
+    # A direct invoke (lambda_handler) gets the same events whole.
+    whole = load_handler("run").lambda_handler(
+        load_event("run/run_agent.json", body=json.loads(event["body"])), FakeContext()
+    )
+    assert whole["statusCode"] == 200 and whole["multiValueHeaders"]["Content-Type"] == ["text/event-stream"]
+    assert [json.loads(text) for text in whole["body"].removeprefix("data: ").split("\n\ndata: ")][-1]["feedback_token"]
 
 
 def test_other_tenant_in_path_is_forbidden(aws, invoke):
@@ -236,7 +245,8 @@ def test_retry_gets_only_the_time_left_and_is_skipped_without_it():
 
     from agentfeedback.core.errors import InvalidModelOutput, ProviderTimeout
     from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest
-    from agentfeedback.runs.runner import FINISHING_SECONDS, generate_output
+    from agentfeedback.runs.deadlines import FINISHING_SECONDS
+    from agentfeedback.runs.runner import generate_output
 
     budgets: list[float | None] = []
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 from agentfeedback.core.errors import ValidationFailed
 from agentfeedback.core.ids import end_user_id
@@ -38,7 +38,7 @@ class ChatMessageIn(_Model):
 
 
 class StreamOptions(_Model):
-    include_usage: bool | None = None
+    include_usage: StrictBool | None = None
 
 
 class ChatCompletionRequest(_Model):
@@ -47,10 +47,10 @@ class ChatCompletionRequest(_Model):
 
     model: str = Field(min_length=1, max_length=200)
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=500)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    max_tokens: int | None = Field(default=None, ge=1, le=32_000)
-    max_completion_tokens: int | None = Field(default=None, ge=1, le=32_000)
-    stream: bool | None = None
+    temperature: StrictFloat | None = Field(default=None, ge=0, le=2)
+    max_tokens: StrictInt | None = Field(default=None, ge=1, le=32_000)
+    max_completion_tokens: StrictInt | None = Field(default=None, ge=1, le=32_000)
+    stream: StrictBool | None = None
     stream_options: StreamOptions | None = None
     metadata: dict[str, str] | None = None
     user: str | None = Field(default=None, max_length=256, description="The end user; binds the feedback token.")
@@ -58,7 +58,7 @@ class ChatCompletionRequest(_Model):
         default=None, max_length=256, description="The end user (OpenAI's successor of `user`); binds the token."
     )
     n: Literal[1] | None = None
-    store: bool | None = None
+    store: StrictBool | None = None
     response_format: dict[str, Any] | None = None
 
     def unsupported_fields(self) -> list[str]:

@@ -201,6 +201,24 @@ def request_refusal(
     return unsupported_media_type(content_type) or error
 
 
+def unwanted_body_refusal(raw: bytes, content_type: str | None, limit: int = MAX_BODY_BYTES) -> DomainError | None:
+    """What a route that takes no body (a GET, a DELETE, an action such as promote) says of the body it was sent:
+    None for an empty one or a JSON object within the one parser's limits (ignored, as unknown fields are);
+    otherwise 413 past `limit`, 415 for another media type, 400 for a body that does not parse."""
+    if not raw:
+        return None
+    if len(raw) > limit:
+        return too_large(limit)
+    refused = unsupported_media_type(content_type)
+    if refused is not None:
+        return refused
+    try:
+        parse_json_object(raw)
+    except InvalidJson as error:
+        return error
+    return None
+
+
 def invalid_request(problems: Iterable[str]) -> ValidationFailed:
     """One 422 naming every problem ("field: what is wrong"), each once, in the order given."""
     return ValidationFailed("Invalid request: " + "; ".join(dict.fromkeys(problems)) + ".")

@@ -6,8 +6,7 @@ Domain errors become responses through `core.http_api`, the one mapping; this mo
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -21,19 +20,16 @@ from pydantic import create_model
 
 from agentfeedback.core.errors import (
     DomainError,
-    Forbidden,
     InternalError,
     InvalidJson,
     NotFound,
     ServiceUnavailable,
-    Unauthorized,
 )
 from agentfeedback.core.http_api import (
     CORS_ALLOW_HEADERS,
     CORS_MAX_AGE_SECONDS,
     JSON_MEDIA_TYPE,
     MAX_BODY_BYTES,
-    NOT_AN_OBJECT,
     body_bytes,
     cors_headers,
     error_json,
@@ -44,10 +40,13 @@ from agentfeedback.core.http_api import (
     status_of,
     too_large,
     unsupported_media_type,
+    unwanted_body_refusal,
     with_standard_headers,
 )
 from agentfeedback.core.ids import AGENT_ID_REGEX
+from agentfeedback.core.proxy_events import problems, tenant_of
 from agentfeedback.core.storage import unavailable
+from agentfeedback.core.streaming import StreamedResponse
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -99,17 +98,17 @@ def with_canonical_media_type(event: dict[str, Any]) -> dict[str, Any]:
 def body_refusal(
     event: dict[str, Any], max_body_bytes: int | None = None, takes_body: bool = True
 ) -> DomainError | None:
-    """What the shared body rules say of a request before any route sees it: 413 past max_body_bytes, then,
-    for a JSON (or undeclared) body of a POST, PUT or PATCH, core.http_api.parse_json_object's 400. A route
-    that takes no body (`takes_body` False: an action such as promote) accepts an empty one."""
-    if str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
-        return None
+    """What the shared body rules say of a request before any route sees it. A route that takes a body (a
+    POST, PUT or PATCH with a body parameter): 413 past max_body_bytes, then, for a JSON (or undeclared) body,
+    core.http_api.parse_json_object's 400 (Powertools answers 415 itself). A route that takes none (a GET, a
+    DELETE, an action such as promote): core.http_api.unwanted_body_refusal, the same rules for any method."""
     raw = body_bytes(event.get("body"), bool(event.get("isBase64Encoded")))
-    if max_body_bytes is not None and len(raw) > max_body_bytes:
-        return too_large(max_body_bytes)
-    if not takes_body and not raw:
-        return None
     headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+    limit = max_body_bytes if max_body_bytes is not None else MAX_BODY_BYTES
+    if not takes_body or str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
+        return unwanted_body_refusal(raw, headers.get("content-type"), limit)
+    if len(raw) > limit:
+        return too_large(limit)
     if unsupported_media_type(headers.get("content-type")) is not None:
         return None  # Powertools answers it: 415 through validation_error
     try:
@@ -140,7 +139,9 @@ class ApiResolver(APIGatewayRestResolver):
             return with_standard_headers(super().resolve(event, context), vary)
         _logger.info("request refused", extra={"code": refused.code, "reason": refused.message})
         headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
-        return proxy_error(refused, cors_headers(headers.get("origin"), self._allowed_origins))
+        # Without CORS (no allowed origins) a refusal has no CORS headers, as the resolver's other answers.
+        cors = cors_headers(headers.get("origin"), self._allowed_origins) if self._allowed_origins else {}
+        return proxy_error(refused, cors)
 
     def _route_takes_body(self, event: Mapping[str, Any]) -> bool | None:
         """Whether the route that takes the event's method and path (matched as Powertools does) declares a
@@ -169,11 +170,6 @@ def ensure_body_within_limit(app: APIGatewayRestResolver, limit: int = MAX_BODY_
         raise too_large(limit)
 
 
-def _field_name(location: Any) -> str:
-    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "request body"
-
-
 def validation_error(
     app: APIGatewayRestResolver, exc: RequestValidationError | RequestUnsupportedContentType
 ) -> DomainError:
@@ -183,34 +179,28 @@ def validation_error(
     if any(error.get("type") == "json_invalid" for error in errors):
         found = InvalidJson("The request body is not valid JSON.")
     else:
-        problems = []
-        for error in errors:
-            field = _field_name(error.get("loc", ()))
-            problems.append(
-                NOT_AN_OBJECT if field == "request body" else f"{field}: {error.get('msg', 'invalid value')}"
-            )
-        found = invalid_request(problems)
+        found = invalid_request(problems(errors))
     limit = app.max_body_bytes if isinstance(app, ApiResolver) else MAX_BODY_BYTES
     return request_refusal(found, body_size(app), app.current_event.headers.get("content-type"), limit)
 
 
 def caller_tenant(app: APIGatewayRestResolver, path_tenant: str) -> str:
     """The tenant of the API key (set by the authorizer); `_` in a path means that tenant."""
-    authorizer = app.current_event.request_context.authorizer.raw_event or {}
-    tenant = authorizer.get("tenant")
-    if not tenant:
-        raise Unauthorized("Missing or invalid API key: send Authorization: Bearer <key>.")
-    if path_tenant not in ("_", tenant):
-        raise Forbidden(f"This API key belongs to another tenant; it cannot access tenant {path_tenant[:64]!r}.")
-    return str(tenant)
+    return tenant_of(app.current_event.request_context.authorizer.raw_event, path_tenant)
 
 
-def server_sent_events(events: Iterable[Any], done_marker: bool = False) -> Response[str]:
-    """API Gateway REST buffers Lambda responses, so a stream is sent whole, in SSE framing."""
-    body = "".join(f"data: {json.dumps(event, separators=(',', ':'))}\n\n" for event in events)
-    if done_marker:
-        body += "data: [DONE]\n\n"
-    return Response(status_code=200, content_type="text/event-stream", body=body, headers={"Cache-Control": "no-cache"})
+def as_resolver_response(answer: dict[str, Any] | StreamedResponse, model: type[BaseModel]) -> Response[Any]:
+    """A light path's 200 (core.proxy_events) as a documented route returns it: the JSON body as `model`, which
+    Powertools checks and serialises again, or a stream's events whole (a resolver cannot stream)."""
+    if isinstance(answer, StreamedResponse):
+        text = b"".join(answer.body).decode()
+        return Response(
+            status_code=answer.status_code,
+            content_type=answer.headers["Content-Type"],
+            body=text,
+            headers={"Cache-Control": answer.headers["Cache-Control"]},
+        )
+    return Response(status_code=200, content_type=JSON_MEDIA_TYPE, body=model.model_validate_json(answer["body"]))
 
 
 class _JsonText:
@@ -232,7 +222,7 @@ def streamed_responses(
     union of models); done_marker: the stream ends with `data: [DONE]`, as OpenAI's does.
     """
     # Before OpenAPI 3.2, the schema of text/event-stream describes each event. The model only describes the
-    # wire: server_sent_events frames the events.
+    # wire: core.proxy_events.sse_event frames the events.
     data: Any = Annotated[event, _JsonText()]
     if done_marker:
         data = data | Literal["[DONE]"]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 # template.yaml sets STACK_NAME; this is for tools and tests run without it.
 DEFAULT_STACK_NAME = "agent-feedback"
+# template.yaml's RunTimeLimitSeconds: how long one run or chat completion may take, model call included.
+DEFAULT_RUN_TIME_LIMIT_SECONDS = 120
 _REQUIRED = ("FEEDBACK_TABLE", "RUNS_TABLE", "AGENTS_TABLE", "API_KEYS_TABLE", "AGGREGATES_TABLE", "TOKEN_KEY_ID")
 
 
@@ -18,6 +20,13 @@ def _non_negative_int(env: dict[str, str], name: str, default: int) -> int:
     value = int(env.get(name) or default)
     if value < 0:
         raise RuntimeError(f"{name} must be 0 or a positive whole number")
+    return value
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    value = int(env.get(name) or default)
+    if value <= 0:
+        raise RuntimeError(f"{name} must be a positive whole number")
     return value
 
 
@@ -35,6 +44,7 @@ class Settings:
     run_retention_days: int  # 0: runs are kept forever
     max_users_per_run: int  # distinct users one run's token may create entries for; 0: no cap
     allowed_origins: tuple[str, ...]
+    run_time_limit_seconds: int  # a run's or chat completion's deadline, from its start (RUN_TIME_LIMIT_SECONDS)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -55,4 +65,5 @@ class Settings:
             run_retention_days=_non_negative_int(env, "RUN_RETENTION_DAYS", 90),
             max_users_per_run=_non_negative_int(env, "MAX_USERS_PER_RUN", 1000),
             allowed_origins=_split(env.get("ALLOWED_ORIGINS", "*")) or ("*",),
+            run_time_limit_seconds=_positive_int(env, "RUN_TIME_LIMIT_SECONDS", DEFAULT_RUN_TIME_LIMIT_SECONDS),
         )

@@ -24,12 +24,13 @@ class StreamedResponse:
 
 
 def buffered(response: dict[str, Any] | StreamedResponse) -> dict[str, Any]:
-    """The response as one API Gateway proxy response (a streamed body joined; it must be UTF-8 text)."""
+    """The response as one API Gateway proxy response (a streamed body joined; it must be UTF-8 text), its headers
+    in `multiValueHeaders` as the functions' whole responses have them."""
     if isinstance(response, dict):
         return response
     return {
         "statusCode": response.status_code,
-        "headers": dict(response.headers),
+        "multiValueHeaders": {name: [value] for name, value in response.headers.items()},
         "body": b"".join(response.body).decode(),
         "isBase64Encoded": False,
     }

@@ -33,6 +33,7 @@ from agentfeedback.core.http_api import (
     status_of,
     too_large,
     unsupported_media_type,
+    unwanted_body_refusal,
 )
 from agentfeedback.core.storage import unavailable
 from agentfeedback.feedback.service import FeedbackService, record_feedback, to_response
@@ -91,7 +92,13 @@ def read_vote(event: Mapping[str, Any], limit: int = MAX_BODY_BYTES) -> Vote:
 
 
 def read_vote_query(event: Mapping[str, Any]) -> VoteQuery:
-    """Whose vote a GET (or DELETE) query names; ValidationFailed (or, as for any refusal, 413 or 415) otherwise."""
+    """Whose vote a GET (or DELETE) query names; ValidationFailed (or, as for any refusal, 413 or 415) otherwise.
+    These routes take no body: one sent is refused as on every route (core.http_api.unwanted_body_refusal)."""
+    body_refused = unwanted_body_refusal(
+        body_bytes(event.get("body"), bool(event.get("isBase64Encoded"))), _content_type(event)
+    )
+    if body_refused is not None:
+        raise body_refused
     query = query_values(event.get("queryStringParameters"), event.get("multiValueQueryStringParameters"))
     try:
         return parse_vote_query(query)

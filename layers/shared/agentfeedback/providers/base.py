@@ -1,11 +1,12 @@
-"""What every provider speaks: chat messages in, one completion out, and the errors it may raise."""
+"""What every provider speaks: chat messages in, one completion out (whole, or streamed as text deltas), and the
+errors it may raise."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,12 +43,30 @@ class Completion:
     model: str  # the model that answered, as the provider names it
 
 
-# What runs and chat completions call: a router's (or a test's) complete().
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the answer's text, as the provider sent it (never empty)."""
+
+    text: str
+
+
+# What a stream yields: the TextDeltas as they come, then one Completion (the whole text, usage, model).
+StreamEvent = TextDelta | Completion
+
+# What runs and chat completions call: a router's (or a test's) complete() and stream().
 Complete = Callable[[CompletionRequest], Completion]
+Stream = Callable[[CompletionRequest], Iterator[StreamEvent]]
 
 
 class Provider(Protocol):
     def complete(self, request: CompletionRequest, provider_model: str) -> Completion: ...
+
+    def stream(self, request: CompletionRequest, provider_model: str) -> Iterator[StreamEvent]:
+        """Sends the request now (a refusal raises here, as complete() would) and returns the answer's events.
+
+        Iterating raises the DomainErrors complete() raises; `request.timeout_seconds` bounds the whole stream.
+        """
+        ...
 
 
 def estimate_tokens(text: str) -> int:

@@ -1,13 +1,14 @@
-"""Amazon Bedrock through the Converse API: one request shape for every Bedrock chat model.
+"""Amazon Bedrock through the Converse API (ConverseStream to stream): one request shape for every Bedrock chat model.
 
-Calls run under the function's IAM role (bedrock:InvokeModel); no key to keep.
+Calls run under the function's IAM role (bedrock:InvokeModel, and bedrock:InvokeModelWithResponseStream to
+stream); no key to keep.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import (
@@ -18,17 +19,21 @@ from botocore.exceptions import (
     NoCredentialsError,
     ReadTimeoutError,
 )
+from urllib3 import exceptions as urllib3_errors
 
 from agentfeedback.core.errors import ProviderError, ProviderTimeout
 from agentfeedback.providers.base import (
     ChatMessage,
     Completion,
     CompletionRequest,
+    StreamEvent,
+    TextDelta,
     json_instruction,
     strip_code_fence,
     truncate,
 )
 from agentfeedback.providers.settings import DEFAULT_TIMEOUT_SECONDS, ProviderSettings
+from agentfeedback.providers.stream_timeouts import timed_events
 
 PROVIDER = "Amazon Bedrock"
 # Converse wants user and assistant turns alternating, starting with the user.
@@ -96,25 +101,72 @@ class BedrockProvider:
 
     def complete(self, request: CompletionRequest, provider_model: str) -> Completion:
         arguments = self.converse_arguments(request, provider_model)
-        try:
-            response = self._bedrock().converse(**arguments)
-        except ClientError as exc:
-            raise _client_error(exc, provider_model) from exc
-        except ReadTimeoutError as exc:
-            raise ProviderTimeout(PROVIDER, self._timeout) from exc
-        except (ConnectTimeoutError, EndpointConnectionError) as exc:
-            raise ProviderError(PROVIDER, "it could not be reached from this region.") from exc
-        except NoCredentialsError as exc:
-            raise ProviderError(PROVIDER, "no AWS credentials are available to call it.") from exc
-        except BotoCoreError as exc:
-            raise ProviderError(PROVIDER, f"the call failed ({type(exc).__name__}).") from exc
+        response = self._call("converse", arguments, provider_model)
         blocks = response.get("output", {}).get("message", {}).get("content", [])
         text = "".join(block["text"] for block in blocks if isinstance(block, dict) and "text" in block)
-        if not text and response.get("stopReason") in ("guardrail_intervened", "content_filtered"):
+        return self._completion(text, response.get("stopReason"), response.get("usage", {}), request, provider_model)
+
+    def stream(self, request: CompletionRequest, provider_model: str) -> Iterator[StreamEvent]:
+        """ConverseStream: a TextDelta per `contentBlockDelta`, usage from the closing `metadata` event.
+
+        Calls now (errors raise here as complete()'s do). Each wait for the next event is bounded by the provider
+        timeout, the whole answer by `request.timeout_seconds` (ProviderTimeout); an exception event mid-answer
+        (botocore raises it as EventStreamError, its code in lower camel case) is mapped as complete() maps the
+        same error, a broken stream is a ProviderError.
+        """
+        arguments = self.converse_arguments(request, provider_model)
+        response = self._call("converse_stream", arguments, provider_model)
+        events = self._events(response["stream"], request, provider_model)
+        return timed_events(events, PROVIDER, self._timeout, request.timeout_seconds)
+
+    def _call(self, operation: str, arguments: dict[str, Any], provider_model: str) -> dict[str, Any]:
+        try:
+            response: dict[str, Any] = getattr(self._bedrock(), operation)(**arguments)
+        except Exception as exc:
+            mapped = _call_error(exc, provider_model, self._timeout)
+            if mapped is None:
+                raise
+            raise mapped from exc
+        return response
+
+    def _events(
+        self, stream: Any, request: CompletionRequest, provider_model: str
+    ) -> Generator[StreamEvent, None, None]:
+        parts: list[str] = []
+        stop_reason: str | None = None
+        usage: Mapping[str, Any] = {}
+        try:
+            for event in stream:
+                if "contentBlockDelta" in event:
+                    text = event["contentBlockDelta"].get("delta", {}).get("text")
+                    if isinstance(text, str) and text:
+                        parts.append(text)
+                        yield TextDelta(text)
+                elif "messageStop" in event:
+                    stop_reason = event["messageStop"].get("stopReason")
+                elif "metadata" in event:
+                    usage = event["metadata"].get("usage", {})
+        except Exception as exc:
+            mapped = _call_error(exc, provider_model, self._timeout)
+            if mapped is None:
+                raise
+            raise mapped from exc
+        finally:
+            stream.close()
+        yield self._completion("".join(parts), stop_reason, usage, request, provider_model)
+
+    def _completion(
+        self,
+        text: str,
+        stop_reason: str | None,
+        usage: Mapping[str, Any],
+        request: CompletionRequest,
+        provider_model: str,
+    ) -> Completion:
+        if not text and stop_reason in ("guardrail_intervened", "content_filtered"):
             raise ProviderError(PROVIDER, "the answer was blocked by a content filter.")
         if request.json_schema is not None:
             text = strip_code_fence(text)
-        usage = response.get("usage", {})
         return Completion(
             text=text,
             input_tokens=int(usage.get("inputTokens", 0)),
@@ -152,8 +204,26 @@ def _upstream(exc: ClientError) -> str:
     return truncate(_ACCOUNT_ID.sub("<account>", _ARN.sub("<arn>", message)))
 
 
+def _call_error(exc: Exception, model: str, timeout: float) -> ProviderError | ProviderTimeout | None:
+    """The domain error of a failed call, or of a stream that broke (urllib3's errors reach a stream's reader
+    unwrapped); None for an exception of another kind (a bug, raised as it is)."""
+    if isinstance(exc, ClientError):
+        return _client_error(exc, model)
+    if isinstance(exc, ReadTimeoutError | urllib3_errors.ReadTimeoutError):
+        return ProviderTimeout(PROVIDER, timeout)
+    if isinstance(exc, ConnectTimeoutError | EndpointConnectionError):
+        return ProviderError(PROVIDER, "it could not be reached from this region.")
+    if isinstance(exc, NoCredentialsError):
+        return ProviderError(PROVIDER, "no AWS credentials are available to call it.")
+    if isinstance(exc, BotoCoreError | urllib3_errors.HTTPError):
+        return ProviderError(PROVIDER, f"the call failed ({type(exc).__name__}).")
+    return None
+
+
 def _client_error(exc: ClientError, model: str) -> ProviderError | ProviderTimeout:
     code = str(exc.response.get("Error", {}).get("Code", "Error"))
+    # A ConverseStream exception event names its error in lower camel case (throttlingException).
+    code = code[:1].upper() + code[1:]
     detail = _upstream(exc)
     if code == "ModelTimeoutException":
         return ProviderTimeout(PROVIDER)

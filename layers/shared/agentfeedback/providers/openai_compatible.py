@@ -1,6 +1,7 @@
 """Any OpenAI-compatible chat completions API (OpenAI itself, or a gateway or local server speaking it).
 
-Plain `urllib`: an HTTP client library would add to every cold start for one POST per run.
+Plain `urllib`: an HTTP client library would add to every cold start for one POST per run. A streamed answer
+(`stream: true`) is read line by line as it arrives and its server-sent events decoded by sseclient-py.
 """
 
 from __future__ import annotations
@@ -10,17 +11,29 @@ import re
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
+from http.client import HTTPException, HTTPResponse
 from typing import Any
 
 from agentfeedback.core.errors import ProviderError, ProviderTimeout
-from agentfeedback.providers.base import Completion, CompletionRequest, estimate_tokens, json_instruction, truncate
+from agentfeedback.providers.base import (
+    Completion,
+    CompletionRequest,
+    StreamEvent,
+    TextDelta,
+    estimate_tokens,
+    json_instruction,
+    truncate,
+)
 from agentfeedback.providers.settings import DEFAULT_TIMEOUT_SECONDS, JsonMode, ProviderSettings
+from agentfeedback.providers.stream_timeouts import timed_events
 
 PROVIDER = "OpenAI-compatible"
 # What an upstream error message may echo back of a key (OpenAI shows "sk-abc***xyz"); never pass it on.
 _KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*]{3,}")
 _MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+# One server-sent event line (a chunk of a few deltas is well under a kilobyte).
+_MAX_LINE_BYTES = 1024 * 1024
 
 SecretReader = Callable[[str], str]
 
@@ -136,20 +149,54 @@ class OpenAICompatibleProvider:
     def complete(self, request: CompletionRequest, provider_model: str) -> Completion:
         key = self._key()
         timeout = min(self._timeout, request.timeout_seconds or self._timeout)
+        response = self._open(self.request_body(request, provider_model), key, timeout, "application/json")
+        try:
+            with response:
+                raw = response.read(_MAX_RESPONSE_BYTES)
+        except TimeoutError as exc:
+            raise ProviderTimeout(PROVIDER, timeout) from exc
+        except (OSError, HTTPException) as exc:  # the connection dropped mid-answer
+            raise ProviderError(PROVIDER, f"the connection failed ({_reason(exc)}).") from exc
+        return self._completion(raw, provider_model, request, key)
+
+    def stream(self, request: CompletionRequest, provider_model: str) -> Iterator[StreamEvent]:
+        """The answer as OpenAI streams it (`stream: true`, usage in its last chunk), a TextDelta per content delta.
+
+        Sends the request now: a refusal (HTTP status >= 400) raises here as complete()'s does. Each wait for the
+        next line is bounded by the provider timeout, the whole answer by `request.timeout_seconds`
+        (ProviderTimeout). Raises ProviderError for an error event mid-answer (its message redacted like an HTTP
+        error's), a broken connection, or a stream that ends before the answer is complete. A server that ignores
+        `stream` and answers JSON is read as complete() reads it, as one delta.
+        """
+        key = self._key()
+        read_timeout = min(self._timeout, request.timeout_seconds or self._timeout)
+        body = {
+            **self.request_body(request, provider_model),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        response = self._open(body, key, read_timeout, "text/event-stream")
+        if response.headers.get_content_type() == "application/json":
+            events = self._whole_answer(response, provider_model, request, key, read_timeout)
+        else:
+            events = self._streamed_answer(response, provider_model, request, key, read_timeout)
+        return timed_events(events, PROVIDER, read_timeout, request.timeout_seconds)
+
+    def _open(self, body: dict[str, Any], key: str, timeout: float, accept: str) -> HTTPResponse:
+        """POST the body; the response once its status and headers arrived (ProviderError, ProviderTimeout)."""
         http_request = urllib.request.Request(  # noqa: S310  # the URL is ours (settings), never a caller's
             self._url,
-            data=json.dumps(self.request_body(request, provider_model)).encode(),
+            data=json.dumps(body).encode(),
             method="POST",
             headers={
                 "Authorization": f"Bearer {key}",
                 "Content-Type": "application/json",
-                "Accept": "application/json",
+                "Accept": accept,
                 "User-Agent": "agent-feedback",
             },
         )
         try:
-            with _OPENER.open(http_request, timeout=timeout) as response:
-                raw = response.read(_MAX_RESPONSE_BYTES)
+            response: HTTPResponse = _OPENER.open(http_request, timeout=timeout)
         except urllib.error.HTTPError as exc:
             raise self._http_error(exc, key) from None
         except TimeoutError as exc:
@@ -158,14 +205,80 @@ class OpenAICompatibleProvider:
             if isinstance(exc.reason, TimeoutError):
                 raise ProviderTimeout(PROVIDER, timeout) from exc
             raise ProviderError(PROVIDER, f"it could not be reached ({_reason(exc.reason)}).") from exc
-        except OSError as exc:  # the connection dropped mid-answer
+        except (OSError, HTTPException) as exc:  # the connection dropped, or no HTTP status line came
             raise ProviderError(PROVIDER, f"the connection failed ({_reason(exc)}).") from exc
-        return self._completion(raw, provider_model, request, key)
+        return response
+
+    def _whole_answer(
+        self, response: HTTPResponse, provider_model: str, request: CompletionRequest, key: str, timeout: float
+    ) -> Generator[StreamEvent, None, None]:
+        try:
+            with response:
+                raw = response.read(_MAX_RESPONSE_BYTES)
+        except TimeoutError as exc:
+            raise ProviderTimeout(PROVIDER, timeout) from exc
+        except (OSError, HTTPException) as exc:
+            raise ProviderError(PROVIDER, f"the connection failed ({_reason(exc)}).") from exc
+        completion = self._completion(raw, provider_model, request, key)
+        if completion.text:
+            yield TextDelta(completion.text)
+        yield completion
+
+    def _streamed_answer(
+        self, response: HTTPResponse, provider_model: str, request: CompletionRequest, key: str, timeout: float
+    ) -> Generator[StreamEvent, None, None]:
+        from sseclient import SSEClient  # only a streamed answer needs it
+
+        parts: list[str] = []
+        refusal: list[str] = []
+        usage: Mapping[str, Any] = {}
+        model = provider_model
+        ended = False  # [DONE], or a choice's finish_reason: anything after it is usage only
+        try:
+            for event in SSEClient(_lines(response)).events():
+                if event.data == "[DONE]":
+                    ended = True
+                    break
+                chunk = _chunk(event.data, key)
+                model = str(chunk.get("model") or model)
+                if isinstance(chunk.get("usage"), Mapping):
+                    usage = chunk["usage"]
+                choices = chunk.get("choices")
+                choice = choices[0] if isinstance(choices, list) and choices else None
+                if not isinstance(choice, Mapping):
+                    continue
+                delta = choice.get("delta")
+                if not isinstance(delta, Mapping):
+                    delta = {}
+                if isinstance(delta.get("content"), str) and delta["content"]:
+                    parts.append(delta["content"])
+                    yield TextDelta(delta["content"])
+                if isinstance(delta.get("refusal"), str):
+                    refusal.append(delta["refusal"])
+                ended = ended or bool(choice.get("finish_reason"))
+        except TimeoutError as exc:
+            raise ProviderTimeout(PROVIDER, timeout) from exc
+        except (OSError, HTTPException) as exc:
+            raise ProviderError(PROVIDER, f"the connection failed mid-answer ({_reason(exc)}).") from exc
+        finally:
+            response.close()
+        if not ended:
+            raise ProviderError(PROVIDER, "its stream ended before the answer was complete.")
+        text = "".join(parts)
+        if not text and refusal:
+            raise ProviderError(PROVIDER, f"the model refused: {truncate(''.join(refusal))}")
+        prompt = "".join(str(m.content) for m in request.messages)
+        yield Completion(
+            text=text,
+            input_tokens=_count(usage.get("prompt_tokens"), prompt),
+            output_tokens=_count(usage.get("completion_tokens"), text),
+            model=model,
+        )
 
     def _http_error(self, exc: urllib.error.HTTPError, key: str) -> ProviderError:
         try:
             detail = _upstream_message(exc.read(64 * 1024))
-        except OSError:
+        except (OSError, HTTPException):
             detail = ""
         finally:
             exc.close()
@@ -210,6 +323,30 @@ class OpenAICompatibleProvider:
             output_tokens=_count(usage.get("completion_tokens"), text),
             model=str(body.get("model") or provider_model),
         )
+
+
+def _lines(response: HTTPResponse) -> Iterator[bytes]:
+    """The body's lines as they arrive, within _MAX_LINE_BYTES each and _MAX_RESPONSE_BYTES in all."""
+    total = 0
+    while line := response.readline(_MAX_LINE_BYTES + 1):
+        total += len(line)
+        if len(line) > _MAX_LINE_BYTES or total > _MAX_RESPONSE_BYTES:
+            raise ProviderError(PROVIDER, "its stream was larger than this service reads.")
+        yield line
+
+
+def _chunk(data: str, key: str) -> Mapping[str, Any]:
+    """One event's `chat.completion.chunk`; an error event (OpenAI streams `{"error": {...}}`) is a ProviderError."""
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise ProviderError(PROVIDER, "it streamed an event that is not valid JSON.") from None
+    if not isinstance(chunk, dict):
+        raise ProviderError(PROVIDER, "it streamed an event that is not a JSON object.")
+    if chunk.get("error"):
+        detail = _redact(_upstream_message(data.encode()), key) or "no message"
+        raise ProviderError(PROVIDER, f"it sent an error mid-answer: {detail.rstrip('.')}.")
+    return chunk
 
 
 def _count(reported: Any, text: str) -> int:

@@ -1,4 +1,4 @@
-"""Which provider serves which model id, and one `complete()` for all of them.
+"""Which provider serves which model id, and one `complete()` and one `stream()` for all of them.
 
 Model ids are what callers write in a version's `model` (WorkflowAI SDK ids such as
 `gpt-4o-mini-latest` included) or in a chat completion's `model`:
@@ -18,11 +18,12 @@ both are the caller's to fix by choosing another model, and both list the availa
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from agentfeedback.core.errors import ModelNotConfigured, UnknownModel
-from agentfeedback.providers.base import Completion, CompletionRequest, Provider
+from agentfeedback.core.errors import ModelNotConfigured, ProviderError, UnknownModel
+from agentfeedback.providers.base import Completion, CompletionRequest, Provider, StreamEvent
 from agentfeedback.providers.settings import ProviderSettings
 
 OFFLINE: Final = "offline"
@@ -134,12 +135,31 @@ class ModelRouter:
         route = self.resolve(request.model)
         return self._provider(route.provider).complete(request, route.provider_model)
 
+    def stream(self, request: CompletionRequest) -> Iterator[StreamEvent]:
+        """The provider's stream, returned once its first event has arrived.
+
+        Whatever fails before the answer's first piece (an unknown model, a refusal, a timeout, an error the
+        provider streams first) raises here, so a caller can still answer it as a plain HTTP error; later
+        failures raise from the iterator. Its events: TextDeltas, then one Completion.
+        """
+        route = self.resolve(request.model)
+        events = self._provider(route.provider).stream(request, route.provider_model)
+        first = next(events, None)
+        if first is None:  # a provider's stream ends with its Completion: this one broke its contract
+            raise ProviderError(_DISPLAY_NAMES[route.provider], "its stream ended without an answer.")
+        return _resumed(first, events)
+
     def _provider(self, name: str) -> Provider:
         with self._lock:
             provider = self._providers.get(name)
             if provider is None:
                 provider = self._providers[name] = _build(name, self._settings)
             return provider
+
+
+def _resumed(first: StreamEvent, rest: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
+    yield first
+    yield from rest  # closing this closes the provider's stream too
 
 
 def _build(name: str, settings: ProviderSettings) -> Provider:
@@ -153,4 +173,4 @@ def _build(name: str, settings: ProviderSettings) -> Provider:
         return BedrockProvider.from_settings(settings)
     from agentfeedback.providers.offline import OfflineModel
 
-    return OfflineModel()
+    return OfflineModel(chunk_delay_seconds=settings.offline_stream_delay_ms / 1000)

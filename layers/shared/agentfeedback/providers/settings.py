@@ -9,6 +9,8 @@ from typing import Literal
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # API Gateway cuts every request off at 29 s: leave a few seconds for our own work around the call.
 DEFAULT_TIMEOUT_SECONDS = 25.0
+# The offline model's pause between streamed pieces is for demos and tests: a few seconds at most.
+MAX_OFFLINE_STREAM_DELAY_MS = 10_000
 
 JsonMode = Literal["json_schema", "json_object"]
 _TRUE = {"1", "true", "yes", "on"}
@@ -33,6 +35,13 @@ def _seconds(env: dict[str, str], name: str) -> float:
     return value
 
 
+def _milliseconds(env: dict[str, str], name: str, maximum: int) -> int:
+    raw = env.get(name, "").strip() or "0"
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > maximum:
+        raise RuntimeError(f"{name} must be a whole number of milliseconds from 0 to {maximum}, not {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class ProviderSettings:
     """Which providers this deployment can call, and how.
@@ -40,7 +49,9 @@ class ProviderSettings:
     OPENAI_API_KEY (local use) or OPENAI_API_KEY_SECRET_ARN (deployed: a Secrets Manager secret holding
     the key, or a JSON object with an "api_key" field) enables the OpenAI-compatible models; a keyless
     local server can be given any placeholder key. BEDROCK_ENABLED=true enables the Bedrock models,
-    which use the function's IAM role.
+    which use the function's IAM role. PROVIDER_TIMEOUT_SECONDS bounds each wait for the provider (the
+    answer, or the next piece of a streamed one). OFFLINE_STREAM_DELAY_MS is the offline model's pause between
+    streamed pieces (0: none).
     """
 
     openai_base_url: str = OPENAI_DEFAULT_BASE_URL
@@ -51,6 +62,7 @@ class ProviderSettings:
     bedrock_enabled: bool = False
     bedrock_region: str | None = None
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    offline_stream_delay_ms: int = 0
 
     @property
     def openai_configured(self) -> bool:
@@ -71,4 +83,5 @@ class ProviderSettings:
             bedrock_enabled=_flag(env, "BEDROCK_ENABLED"),
             bedrock_region=env.get("BEDROCK_REGION", "").strip() or None,
             timeout_seconds=_seconds(env, "PROVIDER_TIMEOUT_SECONDS"),
+            offline_stream_delay_ms=_milliseconds(env, "OFFLINE_STREAM_DELAY_MS", MAX_OFFLINE_STREAM_DELAY_MS),
         )

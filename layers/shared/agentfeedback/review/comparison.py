@@ -63,6 +63,17 @@ def _p_text(test: Significance) -> str:
     return f"{shown}, {name}"
 
 
+def _shortfall(votes_needed: int, base_votes: int, candidate_votes: int) -> str:
+    """How many more votes which version needs, e.g. "about 40 more votes for the base"."""
+    short = {name: votes_needed - votes for name, votes in (("base", base_votes), ("candidate", candidate_votes))}
+    if short["base"] > 0 and short["candidate"] > 0:
+        if short["base"] == short["candidate"]:
+            return f"about {short['base']} more votes each"
+        return f"about {short['base']} more votes for the base and {short['candidate']} for the candidate"
+    name = "base" if short["base"] > 0 else "candidate"
+    return f"about {short[name]} more votes for the {name}"
+
+
 def compare_tallies(base: VoteTally, candidate: VoteTally) -> Comparison:
     """Compare the candidate's satisfaction with the base's; see the module docstring for the decision rule."""
     if base.total == 0 or candidate.total == 0:
@@ -90,9 +101,10 @@ def compare_tallies(base: VoteTally, candidate: VoteTally) -> Comparison:
         decision = NO_DETECTABLE_DIFFERENCE
         verdict = f"no detectable difference yet: both {_percent(p_base)} satisfied ({_p_text(test)})"
     elif more > 0:
+        assert votes_needed is not None
         decision = NO_DETECTABLE_DIFFERENCE
         verdict = (
-            f"no detectable difference yet: about {more} more votes each "
+            f"no detectable difference yet: {_shortfall(votes_needed, base.total, candidate.total)} "
             f"({rates}, {_points(difference)} points; {_p_text(test)})"
         )
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from agentfeedback.core.ids import MAX_USER_ID_CHARS
 from agentfeedback.feedback.history import MAX_EVENTS
@@ -350,13 +350,13 @@ class ImproveRequest(_Deferred):
         max_length=128,
         description="The model that drafts the instructions (any model id a run accepts); default: the version's.",
     )
-    max_feedback: int = Field(
+    max_feedback: StrictInt = Field(
         default=DEFAULT_IMPROVE_FEEDBACK,
         ge=1,
         le=MAX_IMPROVE_FEEDBACK,
         description="The most feedback items of each outcome to use, newest first.",
     )
-    include_positive: bool = Field(
+    include_positive: StrictBool = Field(
         default=False, description="Also show the model positive feedback with a comment: what to keep."
     )
 

@@ -60,24 +60,28 @@ def stored_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
+# Times a window may name: feedback is younger than 2000, and the window arithmetic overflows near 9999.
+MIN_YEAR, MAX_YEAR = 2000, 9999
+
+
 def parse_time(name: str, value: str) -> datetime:
     """An ISO 8601 date or date-time; without an offset it is UTC, and a bare date is that day's midnight."""
     text = value.strip()
-    parsed: datetime | None
     try:
         parsed = datetime.fromisoformat(text)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        # Converting an offset at the edge of year 9999 overflows; so does the window arithmetic.
-        parsed = parsed.astimezone(UTC) if parsed.year < 9999 else None
-    except (ValueError, OverflowError):
-        parsed = None
-    if parsed is None or parsed.year < 2000:
+    except ValueError:
         raise ValidationFailed(
             f"Invalid request: {name}: expected an ISO 8601 date or time, e.g. 2026-11-26 or 2026-11-26T17:00:00Z "
             "(UTC unless an offset is given)."
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    # Converting an offset at the edge of year 9999 overflows; so does the window arithmetic.
+    if not MIN_YEAR <= parsed.year < MAX_YEAR:
+        raise ValidationFailed(
+            f"Invalid request: {name}: {text[:40]!r} is out of range; use a time from {MIN_YEAR} to {MAX_YEAR - 1}."
         )
-    return parsed
+    return parsed.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -265,6 +269,8 @@ def version_reference(
     """
     text = value.strip()
     if _VERSION_NUMBER.fullmatch(text):
+        if int(text) < 1:  # as every route that takes a version number: 422, not an unknown version
+            raise ValidationFailed(f"Invalid request: {name}: saved version numbers start at 1.")
         saved = registry.version(tenant, agent_id, int(text))
         return saved.number, saved.id
     if _VERSION_ID.fullmatch(text):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 from agentfeedback.core.ids import AGENT_ID_REGEX, end_user_id
 from agentfeedback.runs.registry import Deployment
@@ -27,8 +27,8 @@ class VersionProperties(_Model):
 
     model: str = Field(min_length=1, max_length=128)
     instructions: str | None = Field(default=None, max_length=20_000)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    max_tokens: int | None = Field(default=None, ge=1, le=32_000)
+    temperature: StrictFloat | None = Field(default=None, ge=0, le=2)
+    max_tokens: StrictInt | None = Field(default=None, ge=1, le=32_000)
     provider: str | None = Field(default=None, max_length=64, description="Accepted for SDK compatibility; unused.")
 
 
@@ -50,9 +50,9 @@ class RunRequest(_Model):
     model_config = ConfigDict(extra="ignore")
 
     task_input: dict[str, Any]
-    version: int | str | VersionProperties
+    version: StrictInt | str | VersionProperties
     id: str | None = Field(default=None, max_length=64)
-    stream: bool | None = None
+    stream: StrictBool | None = None
     metadata: dict[str, Any] | None = Field(
         default=None,
         description="Kept with the run. `user_id` names the run's end user: the token is then bound to them.",
@@ -142,12 +142,12 @@ class VersionList(_Model):
 class Canary(_Model):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1, description="A saved version number, other than the main one.")
-    weight: int = Field(ge=1, le=99, description="Percent of runs (of end users, when runs name one) it gets.")
+    version: StrictInt = Field(ge=1, description="A saved version number, other than the main one.")
+    weight: StrictInt = Field(ge=1, le=99, description="Percent of runs (of end users, when runs name one) it gets.")
 
 
 class BindEnvironmentRequest(_Model):
-    version: int = Field(ge=1, description="The saved version number that takes the runs the canary does not.")
+    version: StrictInt = Field(ge=1, description="The saved version number that takes the runs the canary does not.")
     canary: Canary | None = Field(
         default=None,
         description="Split the environment: this version gets `weight` percent. The same end user (a run's "

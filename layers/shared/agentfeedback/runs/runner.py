@@ -1,24 +1,48 @@
-"""Running an agent: resolve its version, prompt the model, validate the output, record the run."""
+"""Running an agent: resolve its version, prompt the model, validate the output, record the run; whole, or
+streamed as the model answers."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from agentfeedback.core.errors import Conflict, InvalidModelOutput, ProviderTimeout, ValidationFailed
+from aws_lambda_powertools import Logger
+
+from agentfeedback.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidModelOutput,
+    ProviderError,
+    ProviderTimeout,
+    ValidationFailed,
+)
 from agentfeedback.core.storage import utc_now
-from agentfeedback.providers.base import ChatMessage, Complete, CompletionRequest, strip_code_fence
-from agentfeedback.runs.models import RunRequest, RunResponse, RunVersion, VersionProperties
+from agentfeedback.providers.base import (
+    ChatMessage,
+    Complete,
+    Completion,
+    CompletionRequest,
+    Stream,
+    StreamEvent,
+    strip_code_fence,
+)
+from agentfeedback.runs.deadlines import budgeted
+from agentfeedback.runs.models import PartialRun, RunRequest, RunResponse, RunVersion, VersionProperties
+from agentfeedback.runs.partial_output import partial_output
 from agentfeedback.runs.pricing import cost_usd
 from agentfeedback.runs.recorder import RunRecorder
 from agentfeedback.runs.registry import DEFAULT_INSTRUCTIONS, AgentRegistry, AgentSchema, version_id
 from agentfeedback.runs.schemas import schema_problem
 from agentfeedback.runs.store import RunRecord, RunStore, new_run_id
 from agentfeedback.runs.traffic import assigned_number, end_user_of
+
+logger = Logger(child=True)
 
 
 def parse_json_object(text: str) -> dict[str, Any]:
@@ -101,8 +125,21 @@ def resolve_version(
     return ResolvedVersion(id=version_id(properties.model_dump()), properties=properties)
 
 
-# Kept free for storing the run and signing its token after the last model call.
-FINISHING_SECONDS = 2.0
+# A streamed run sends its output so far at most this often: each event carries the whole output, so one per
+# delta would send (and parse) a long output once per token.
+PARTIAL_EVENT_INTERVAL_SECONDS = 0.05
+
+
+def output_problem(text: str, output_schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """(the output, "") when the text is a JSON object valid for the schema, else (None, what is wrong)."""
+    try:
+        output = parse_json_object(text)
+    except ValueError as exc:
+        return None, f"the output is not a JSON object ({exc})"
+    found = schema_problem(output_schema, output)
+    if found is not None:
+        return None, f"the output does not match the output schema: {found}"
+    return output, ""
 
 
 def generate_output(
@@ -117,26 +154,17 @@ def generate_output(
     messages = list(request.messages)
     problem = ""
     for attempt in range(2):
-        budget = None if deadline is None else deadline - time.monotonic() - FINISHING_SECONDS
-        if budget is not None and budget < 1:
+        call = budgeted(dataclasses.replace(request, messages=messages), deadline)
+        if call is None:
             if attempt == 0:
                 raise ProviderTimeout(request.model, 0)
             break
-        call = {**request.__dict__, "messages": messages}
-        if budget is not None:
-            call["timeout_seconds"] = min(budget, request.timeout_seconds or budget)
-        completion = complete(CompletionRequest(**call))
+        completion = complete(call)
         input_tokens += completion.input_tokens
         output_tokens += completion.output_tokens
-        try:
-            output = parse_json_object(completion.text)
-        except ValueError as exc:
-            problem = f"the output is not a JSON object ({exc})"
-        else:
-            found = schema_problem(output_schema, output)
-            if found is None:
-                return output, input_tokens, output_tokens
-            problem = f"the output does not match the output schema: {found}"
+        output, problem = output_problem(completion.text, output_schema)
+        if output is not None:
+            return output, input_tokens, output_tokens
         messages = [
             *messages,
             ChatMessage(role="assistant", content=completion.text[:20_000]),
@@ -145,16 +173,116 @@ def generate_output(
     raise InvalidModelOutput(f"The model {request.model!r} returned invalid output: {problem}.")
 
 
+@dataclass(frozen=True)
+class PreparedRun:
+    """A run whose request was checked and whose version was resolved: all that comes before the model call."""
+
+    tenant: str
+    agent_id: str
+    schema_id: int
+    run_id: str
+    request: RunRequest
+    version: ResolvedVersion
+    end_user: str | None
+    output_schema: dict[str, Any]
+    completion_request: CompletionRequest
+    started: float  # time.perf_counter()
+
+
 class AgentRunner:
-    def __init__(self, registry: AgentRegistry, complete: Complete, recorder: RunRecorder, runs: RunStore) -> None:
+    def __init__(
+        self, registry: AgentRegistry, complete: Complete, recorder: RunRecorder, runs: RunStore, stream: Stream
+    ) -> None:
         self._registry = registry
         self._runs = runs
         self._complete = complete
+        self._stream = stream
         self._recorder = recorder
 
     def run(
         self, tenant: str, agent_id: str, schema_id: int, request: RunRequest, deadline: float | None = None
     ) -> RunResponse:
+        prepared = self._prepare(tenant, agent_id, schema_id, request)
+        output, input_tokens, output_tokens = generate_output(
+            self._complete, prepared.completion_request, prepared.output_schema, deadline
+        )
+        return self._finish(prepared, output, input_tokens, output_tokens)
+
+    def stream(
+        self, tenant: str, agent_id: str, schema_id: int, request: RunRequest, deadline: float | None = None
+    ) -> Iterator[PartialRun | RunResponse]:
+        """The run as it is made: PartialRuns (the output so far), then the RunResponse, stored with its token.
+
+        Everything before the model's first piece happens now and raises its DomainError here, as run() would:
+        the request's checks, the agent, schema and version, the model, the provider's refusal, a timeout
+        before the first piece (ProviderTimeout, when less than FINISHING_SECONDS + 1 s of the deadline is left).
+        Then the iterator yields a PartialRun each time the output parsed so far (runs.partial_output) changed, at
+        most every PARTIAL_EVENT_INTERVAL_SECONDS; it raises a provider's DomainError mid-answer (nothing
+        stored), or InvalidModelOutput when the whole answer is not valid for the output schema (nothing stored:
+        a streamed run is not retried, as run() retries, since its partial outputs are already out). The
+        RunResponse is yielded only once the run is stored and its token minted.
+
+        Closed before its last event (the client left: GeneratorExit), the run is still finished and recorded:
+        the rest of the answer is read (within the deadline), checked, stored and its token minted, but that
+        token is never delivered. Closed before its first event, nothing is recorded: nothing was shown.
+        """
+        prepared = self._prepare(tenant, agent_id, schema_id, request)
+        call = budgeted(prepared.completion_request, deadline)
+        if call is None:
+            raise ProviderTimeout(prepared.completion_request.model, 0)
+        return self._events(prepared, self._stream(call))
+
+    def _events(self, prepared: PreparedRun, events: Iterator[StreamEvent]) -> Iterator[PartialRun | RunResponse]:
+        text = ""
+        shown: dict[str, Any] | None = None
+        shown_at = float("-inf")
+        completion: Completion | None = None
+        try:
+            for event in events:
+                if isinstance(event, Completion):
+                    completion = event
+                    continue
+                text += event.text
+                if time.monotonic() - shown_at < PARTIAL_EVENT_INTERVAL_SECONDS:
+                    continue
+                partial = partial_output(text)
+                if partial is not None and partial != shown:
+                    shown, shown_at = partial, time.monotonic()
+                    yield PartialRun(id=prepared.run_id, task_output=partial)
+        except GeneratorExit:
+            self._finish_abandoned(prepared, events, completion)
+            raise
+        output, input_tokens, output_tokens = self._checked(prepared, completion)
+        yield self._finish(prepared, output, input_tokens, output_tokens)
+
+    def _checked(self, prepared: PreparedRun, completion: Completion | None) -> tuple[dict[str, Any], int, int]:
+        model = prepared.completion_request.model
+        if completion is None:  # a provider's stream ends with its Completion: this one broke its contract
+            raise ProviderError(model, "its stream ended without an answer.")
+        output, problem = output_problem(completion.text, prepared.output_schema)
+        if output is None:
+            raise InvalidModelOutput(f"The model {model!r} returned invalid output: {problem}.")
+        return output, completion.input_tokens, completion.output_tokens
+
+    def _finish_abandoned(
+        self, prepared: PreparedRun, events: Iterator[StreamEvent], completion: Completion | None
+    ) -> None:
+        """The client stopped reading: read the rest of the answer and record the run, whose token nobody gets."""
+        context = {"run_id": prepared.run_id, "agent_id": prepared.agent_id, "tenant": prepared.tenant}
+        try:
+            for event in events:
+                if isinstance(event, Completion):
+                    completion = event
+            output, input_tokens, output_tokens = self._checked(prepared, completion)
+        except DomainError as error:
+            logger.warning(
+                "stream closed by the client, then the run failed: not recorded", extra={**context, "code": error.code}
+            )
+            return
+        self._finish(prepared, output, input_tokens, output_tokens)
+        logger.info("stream closed by the client before its end: run recorded, token not delivered", extra=context)
+
+    def _prepare(self, tenant: str, agent_id: str, schema_id: int, request: RunRequest) -> PreparedRun:
         started = time.perf_counter()
         end_user = request.end_user()  # checked before the model is paid for
         if request.id is not None:
@@ -171,25 +299,39 @@ class AgentRunner:
         end_user = end_user_of(request.metadata)
         version = resolve_version(self._registry, tenant, agent_id, request.version, end_user, run_id)
         properties = version.properties
-        completion_request = CompletionRequest(
-            model=properties.model,
-            messages=build_messages(properties, schema, request.task_input),
-            temperature=properties.temperature,
-            max_tokens=properties.max_tokens,
-            json_schema=schema.output_schema,
-        )
-        output, input_tokens, output_tokens = generate_output(
-            self._complete, completion_request, schema.output_schema, deadline
-        )
-        duration = time.perf_counter() - started
-        record = RunRecord(
-            run_id=run_id,
+        return PreparedRun(
             tenant=tenant,
             agent_id=agent_id,
             schema_id=schema_id,
-            version_id=version.id,
+            run_id=run_id,
+            request=request,
+            version=version,
+            end_user=end_user,
+            output_schema=schema.output_schema,
+            completion_request=CompletionRequest(
+                model=properties.model,
+                messages=build_messages(properties, schema, request.task_input),
+                temperature=properties.temperature,
+                max_tokens=properties.max_tokens,
+                json_schema=schema.output_schema,
+            ),
+            started=started,
+        )
+
+    def _finish(
+        self, prepared: PreparedRun, output: dict[str, Any], input_tokens: int, output_tokens: int
+    ) -> RunResponse:
+        """Store the run and mint its token (RunRecorder.record: a failure leaves the token null), then answer."""
+        duration = time.perf_counter() - prepared.started
+        properties = prepared.version.properties
+        record = RunRecord(
+            run_id=prepared.run_id,
+            tenant=prepared.tenant,
+            agent_id=prepared.agent_id,
+            schema_id=prepared.schema_id,
+            version_id=prepared.version.id,
             version_properties=properties.model_dump(exclude_none=True),
-            task_input=request.task_input,
+            task_input=prepared.request.task_input,
             task_output=output,
             model=properties.model,
             input_tokens=input_tokens,
@@ -197,16 +339,16 @@ class AgentRunner:
             cost_usd=cost_usd(properties.model, input_tokens, output_tokens),
             duration_seconds=duration,
             created_at=utc_now(),
-            metadata=request.metadata or {},
-            end_user=end_user,
+            metadata=prepared.request.metadata or {},
+            end_user=prepared.end_user,
         )
         token = self._recorder.record(record)
         return RunResponse(
             id=record.run_id,
             task_output=output,
-            version=RunVersion(id=version.id, properties=record.version_properties),
+            version=RunVersion(id=prepared.version.id, properties=record.version_properties),
             duration_seconds=round(duration, 4),
             cost_usd=record.cost_usd,
-            metadata=request.metadata,
+            metadata=prepared.request.metadata,
             feedback_token=token,
         )

@@ -4,18 +4,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import re
+import time
+from collections.abc import Iterator, Sequence
 
-from agentfeedback.core.errors import ProviderError
-from agentfeedback.providers.base import ChatMessage, Completion, CompletionRequest, estimate_tokens
+from agentfeedback.core.errors import ProviderError, ProviderTimeout
+from agentfeedback.providers.base import (
+    ChatMessage,
+    Completion,
+    CompletionRequest,
+    StreamEvent,
+    TextDelta,
+    estimate_tokens,
+)
 from agentfeedback.providers.offline.chat import chat_reply
 from agentfeedback.providers.offline.schema_values import SchemaFaker
 
 OFFLINE_MODEL = "offline"
+# A streamed answer's pieces: each word with the whitespace before it (and any whitespace at the very end).
+_PIECE = re.compile(r"\s*\S+|\s+$")
 
 
 class OfflineModel:
-    """Implements `Provider`. Temperature is ignored: the offline model is deterministic by design."""
+    """Implements `Provider`. Temperature is ignored: the offline model is deterministic by design.
+
+    `chunk_delay_seconds` (OFFLINE_STREAM_DELAY_MS) is the pause between two streamed pieces, 0 by default, so
+    that tests and demos can see an answer arrive piece by piece.
+    """
+
+    def __init__(self, chunk_delay_seconds: float = 0.0) -> None:
+        self._delay = chunk_delay_seconds
 
     def complete(self, request: CompletionRequest, provider_model: str) -> Completion:
         """`request.offline_answer` when the caller gave one (as it is: the caller checks it like any answer). Else,
@@ -49,6 +67,28 @@ class OfflineModel:
             output_tokens=estimate_tokens(text),
             model=OFFLINE_MODEL,
         )
+
+    def stream(self, request: CompletionRequest, provider_model: str) -> Iterator[StreamEvent]:
+        """complete()'s answer (made now: its errors raise here), as `stream_pieces` of its text, one TextDelta
+        each, `chunk_delay_seconds` apart, then the Completion. ProviderTimeout when the pauses would outlast
+        `request.timeout_seconds`."""
+        completion = self.complete(request, provider_model)
+        return self._pieces(completion, request.timeout_seconds)
+
+    def _pieces(self, completion: Completion, timeout: float | None) -> Iterator[StreamEvent]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for index, piece in enumerate(stream_pieces(completion.text)):
+            if index and self._delay:
+                if deadline is not None and time.monotonic() + self._delay > deadline:
+                    raise ProviderTimeout(OFFLINE_MODEL, timeout)
+                time.sleep(self._delay)
+            yield TextDelta(piece)
+        yield completion
+
+
+def stream_pieces(text: str) -> list[str]:
+    """The pieces a streamed offline answer comes in: each word with the whitespace before it; joined, the text."""
+    return _PIECE.findall(text)
 
 
 def seed(messages: Sequence[ChatMessage], schema_text: str) -> bytes:
