@@ -23,12 +23,12 @@ from agentfeedback.chat.models import (
     Usage,
     UsageChunk,
 )
-from agentfeedback.core.errors import DomainError, ProviderError, ProviderTimeout, UnsupportedParameter
+from agentfeedback.core.errors import ProviderError, ProviderTimeout, UnsupportedParameter
 from agentfeedback.core.storage import utc_now
 from agentfeedback.providers.base import ChatMessage, Complete, Completion, CompletionRequest, Stream, StreamEvent
 from agentfeedback.runs.deadlines import budgeted
 from agentfeedback.runs.pricing import cost_usd
-from agentfeedback.runs.recorder import RunRecorder
+from agentfeedback.runs.recorder import RunRecorder, record_abandoned
 from agentfeedback.runs.registry import slugify, version_id
 from agentfeedback.runs.store import RunRecord, new_run_id
 
@@ -144,7 +144,13 @@ class ChatCompletions:
                         prepared, ChunkChoice(index=0, delta=ContentDelta(content=event.text), finish_reason=None)
                     )
         except GeneratorExit:
-            self._finish_abandoned(prepared, events, completion)
+            record_abandoned(
+                events,
+                completion,
+                lambda last: _received(prepared, last),
+                lambda received: self._record(prepared, received),
+                {"run_id": prepared.run_id, "agent_id": prepared.agent_id, "tenant": prepared.tenant},
+            )
             raise
         received = _received(prepared, completion)
         record, token = self._record(prepared, received)
@@ -168,24 +174,6 @@ class ChatCompletions:
         return ChatCompletionChunk(
             id=prepared.completion_id, created=prepared.created, model=prepared.request.model, choices=[choice]
         )
-
-    def _finish_abandoned(
-        self, prepared: PreparedCompletion, events: Iterator[StreamEvent], completion: Completion | None
-    ) -> None:
-        """The client stopped reading: read the rest of the answer and record the run, whose token nobody gets."""
-        context = {"run_id": prepared.run_id, "agent_id": prepared.agent_id, "tenant": prepared.tenant}
-        try:
-            for event in events:
-                if isinstance(event, Completion):
-                    completion = event
-            received = _received(prepared, completion)
-        except DomainError as error:
-            logger.warning(
-                "stream closed by the client, then the run failed: not recorded", extra={**context, "code": error.code}
-            )
-            return
-        self._record(prepared, received)
-        logger.info("stream closed by the client before its end: run recorded, token not delivered", extra=context)
 
     def _prepare(self, tenant: str, request: ChatCompletionRequest, deadline: float | None) -> PreparedCompletion:
         started = time.perf_counter()

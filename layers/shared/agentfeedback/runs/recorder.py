@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from agentfeedback.core.errors import DomainError
+from agentfeedback.providers.base import Completion, StreamEvent
 from agentfeedback.runs.store import RunRecord, RunStore
 from agentfeedback.tokens import TokenClaims, user_binding
 
@@ -16,6 +18,31 @@ if TYPE_CHECKING:
 
 logger = Logger(child=True)
 metrics = Metrics()
+Settled = TypeVar("Settled")
+
+
+def record_abandoned(
+    events: Iterable[StreamEvent],
+    completion: Completion | None,
+    settle: Callable[[Completion | None], Settled],
+    record: Callable[[Settled], object],
+    context: dict[str, str],
+) -> None:
+    """A stream whose client stopped reading (AgentRunner.stream, ChatCompletions.stream): read the rest of the
+    model's answer, `settle` the last Completion (raising the DomainError a finished stream would have) and
+    `record` the run, whose token nobody gets. A failure is logged (with `context`) and nothing is recorded."""
+    try:
+        for event in events:
+            if isinstance(event, Completion):
+                completion = event
+        settled = settle(completion)
+    except DomainError as error:
+        logger.warning(
+            "stream closed by the client, then the run failed: not recorded", extra={**context, "code": error.code}
+        )
+        return
+    record(settled)
+    logger.info("stream closed by the client before its end: run recorded, token not delivered", extra=context)
 
 
 class RunRecorder:

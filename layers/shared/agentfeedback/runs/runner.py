@@ -16,7 +16,6 @@ from aws_lambda_powertools import Logger
 
 from agentfeedback.core.errors import (
     Conflict,
-    DomainError,
     InvalidModelOutput,
     ProviderError,
     ProviderTimeout,
@@ -36,7 +35,7 @@ from agentfeedback.runs.deadlines import budgeted
 from agentfeedback.runs.models import PartialRun, RunRequest, RunResponse, RunVersion, VersionProperties
 from agentfeedback.runs.partial_output import partial_output
 from agentfeedback.runs.pricing import cost_usd
-from agentfeedback.runs.recorder import RunRecorder
+from agentfeedback.runs.recorder import RunRecorder, record_abandoned
 from agentfeedback.runs.registry import DEFAULT_INSTRUCTIONS, AgentRegistry, AgentSchema, version_id
 from agentfeedback.runs.schemas import schema_problem
 from agentfeedback.runs.store import RunRecord, RunStore, new_run_id
@@ -250,7 +249,13 @@ class AgentRunner:
                     shown, shown_at = partial, time.monotonic()
                     yield PartialRun(id=prepared.run_id, task_output=partial)
         except GeneratorExit:
-            self._finish_abandoned(prepared, events, completion)
+            record_abandoned(
+                events,
+                completion,
+                lambda last: self._checked(prepared, last),
+                lambda checked: self._finish(prepared, *checked),
+                {"run_id": prepared.run_id, "agent_id": prepared.agent_id, "tenant": prepared.tenant},
+            )
             raise
         output, input_tokens, output_tokens = self._checked(prepared, completion)
         yield self._finish(prepared, output, input_tokens, output_tokens)
@@ -263,24 +268,6 @@ class AgentRunner:
         if output is None:
             raise InvalidModelOutput(f"The model {model!r} returned invalid output: {problem}.")
         return output, completion.input_tokens, completion.output_tokens
-
-    def _finish_abandoned(
-        self, prepared: PreparedRun, events: Iterator[StreamEvent], completion: Completion | None
-    ) -> None:
-        """The client stopped reading: read the rest of the answer and record the run, whose token nobody gets."""
-        context = {"run_id": prepared.run_id, "agent_id": prepared.agent_id, "tenant": prepared.tenant}
-        try:
-            for event in events:
-                if isinstance(event, Completion):
-                    completion = event
-            output, input_tokens, output_tokens = self._checked(prepared, completion)
-        except DomainError as error:
-            logger.warning(
-                "stream closed by the client, then the run failed: not recorded", extra={**context, "code": error.code}
-            )
-            return
-        self._finish(prepared, output, input_tokens, output_tokens)
-        logger.info("stream closed by the client before its end: run recorded, token not delivered", extra=context)
 
     def _prepare(self, tenant: str, agent_id: str, schema_id: int, request: RunRequest) -> PreparedRun:
         started = time.perf_counter()
