@@ -4,7 +4,7 @@ its validation schema, and on the routes where a lax value would have changed so
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -35,6 +35,9 @@ def lax_scalars(schema: Any, path: str = "") -> list[str]:
     if isinstance(schema, dict):
         if isinstance(schema.get("type"), str) and schema["type"] in SCALARS and not schema.get("strict"):
             found.append(f"{path} ({schema['type']})")
+        # A literal number takes what equals it (true == 1, 1.0 == 1): no literal may be other than text.
+        if schema.get("type") == "literal" and any(not isinstance(value, str) for value in schema.get("expected", [])):
+            found.append(f"{path} (literal {schema['expected']})")
         for key, value in schema.items():
             if key not in ("cls", "metadata", "ref"):
                 found.extend(lax_scalars(value, f"{path}.{key}" if path else str(key)))
@@ -53,8 +56,9 @@ def test_every_number_and_boolean_of_a_request_body_is_strict(model):
 def test_the_walk_finds_a_lax_field():
     class Lax(BaseModel):
         count: int | None = None
+        choices: Literal[1] = 1
 
-    assert lax_scalars(Lax.__pydantic_core_schema__) != []
+    assert [path.split(" ")[-1] for path in lax_scalars(Lax.__pydantic_core_schema__)] == ["(int)", "[1])"]
 
 
 @pytest.mark.parametrize(
@@ -70,6 +74,9 @@ def test_the_walk_finds_a_lax_field():
         (RunRequest, {"task_input": {}, "version": 1, "stream": "true"}),
         (VersionProperties, {"model": "offline", "temperature": True}),
         (ChatCompletionRequest, {"model": "offline", "messages": [{"role": "user", "content": "Hi"}], "stream": 1}),
+        (ChatCompletionRequest, {"model": "offline", "messages": [{"role": "user", "content": "Hi"}], "n": True}),
+        (ChatCompletionRequest, {"model": "offline", "messages": [{"role": "user", "content": "Hi"}], "n": 1.0}),
+        (ChatCompletionRequest, {"model": "offline", "messages": [{"role": "user", "content": "Hi"}], "n": 2}),
     ],
 )
 def test_lax_values_are_refused(model, body):

@@ -151,7 +151,7 @@ def test_stream_returns_events_whose_last_is_the_full_response(aws, invoke):
     # What a streaming server gets (handle): one chunk per event, each a whole SSE event.
     streamed = load_handler("run").handle(event, FakeContext())
     assert isinstance(streamed, StreamedResponse) and streamed.status_code == 200
-    assert streamed.headers["Content-Type"] == "text/event-stream" and streamed.headers["Cache-Control"] == "no-cache"
+    assert streamed.headers["Content-Type"] == "text/event-stream" and streamed.headers["Cache-Control"] == "no-store"
     chunks = list(streamed.body)
     assert all(chunk.startswith(b"data: ") and chunk.endswith(b"\n\n") for chunk in chunks)
     events = [json.loads(chunk.removeprefix(b"data: ")) for chunk in chunks]

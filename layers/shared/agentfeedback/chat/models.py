@@ -7,7 +7,7 @@ each chunk kind has its own model so that a chunk carries exactly the keys OpenA
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
@@ -57,7 +57,8 @@ class ChatCompletionRequest(_Model):
     safety_identifier: str | None = Field(
         default=None, max_length=256, description="The end user (OpenAI's successor of `user`); binds the token."
     )
-    n: Literal[1] | None = None
+    # A strict 1: Literal[1] would take true and 1.0 (pydantic compares literals by equality).
+    n: Annotated[StrictInt, Field(ge=1, le=1, description="Choices to generate: only 1.")] | None = None
     store: StrictBool | None = None
     response_format: dict[str, Any] | None = None
 

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 # The characters a path parameter may hold: those Powertools' resolvers match (RFC 3986's unreserved and
 # sub-delimiters, and what API Gateway passes decoded), so that both paths route the same paths.
 PATH_PARAMETER = r"[-._~()'!*:@,;=+&$%<> \[\]{}|^\w]+"
-SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+# no-store as every response (core.http_api.STANDARD_HEADERS): the events carry feedback tokens.
+SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
 DONE_EVENT = b"data: [DONE]\n\n"
 
 
