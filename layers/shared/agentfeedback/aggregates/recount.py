@@ -50,24 +50,6 @@ def _projection(names: tuple[str, ...]) -> tuple[str, dict[str, str]]:
     return ", ".join(placeholders), placeholders
 
 
-def _of_day(table: Table, attributes: tuple[str, ...], tenant: str, agent_id: str, day: str) -> list[dict[str, Any]]:
-    """`attributes` of the table's items whose `created_at` is in that UTC day, through its `by_agent_time` index
-    (FeedbackTable and RunsTable both have one, keyed by `tenant_agent`)."""
-    projection, names = _projection(attributes)
-    low, high = _day_range(day)
-    return list(
-        table.query_all(
-            Query(
-                "#ta = :ta AND #at BETWEEN :low AND :high",
-                index="by_agent_time",
-                names={**names, "#ta": "tenant_agent", "#at": "created_at"},
-                values={":ta": f"{tenant}#{agent_id}", ":low": low, ":high": high},
-                projection=projection,
-            )
-        )
-    )
-
-
 class Recounter:
     def __init__(
         self, client: DynamoDBClient, feedback_table: str, runs_table: str, aggregates: AggregateStore
@@ -145,11 +127,35 @@ class Recounter:
 
     def _votes_of_day(self, tenant: str, agent_id: str, day: str) -> list[dict[str, Any]]:
         """The agent's entries first given that day (what counted_vote reads of them)."""
-        return _of_day(self._feedback_table, VOTE_ATTRIBUTES, tenant, agent_id, day)
+        projection, names = _projection(VOTE_ATTRIBUTES)
+        low, high = _day_range(day)
+        return list(
+            self._feedback_table.query_all(
+                Query(
+                    "#ta = :ta AND #at BETWEEN :low AND :high",
+                    index="by_agent_time",
+                    names={**names, "#ta": "tenant_agent", "#at": "created_at"},
+                    values={":ta": f"{tenant}#{agent_id}", ":low": low, ":high": high},
+                    projection=projection,
+                )
+            )
+        )
 
     def _runs_of_day(self, tenant: str, agent_id: str, day: str) -> list[dict[str, Any]]:
         """The agent's runs created that day: id, version and time (what the runs index projects)."""
-        return _of_day(self._runs_table, ("run_id", "version_id", "created_at"), tenant, agent_id, day)
+        projection, names = _projection(("run_id", "version_id", "created_at"))
+        low, high = _day_range(day)
+        return list(
+            self._runs_table.query_all(
+                Query(
+                    "#ta = :ta AND #at BETWEEN :low AND :high",
+                    index="by_agent_time",
+                    names={**names, "#ta": "tenant_agent", "#at": "created_at"},
+                    values={":ta": f"{tenant}#{agent_id}", ":low": low, ":high": high},
+                    projection=projection,
+                )
+            )
+        )
 
     def _run_votes(self, tenant: str, run_id: str) -> int:
         """How many current votes one run has (whenever they were given).
